@@ -1,0 +1,335 @@
+"""CTC: the training loss (modern and seed constructions) and decoders from per-step probabilities to text."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import keras
+import numpy as np
+from keras import layers
+
+from .charset import Charset
+from .metrics import edit_distance_from
+
+
+@keras.saving.register_keras_serializable(package="crnn_utils")
+class CTCLoss(keras.losses.Loss):
+    """CTC on logits (batch, T, classes) against labels padded with the blank (or any negative id)."""
+
+    def __init__(self, blank: int, name: str = "ctc_loss", reduction: str = "sum_over_batch_size") -> None:
+        super().__init__(name=name, reduction=reduction)
+        self.blank = int(blank)
+
+    def call(self, y_true, y_pred):
+        labels = keras.ops.cast(y_true, "int32")
+        valid = keras.ops.logical_and(labels >= 0, labels != self.blank)
+        label_length = keras.ops.sum(keras.ops.cast(valid, "int32"), axis=-1)
+        labels = keras.ops.where(valid, labels, keras.ops.zeros_like(labels))
+        batch, steps = keras.ops.shape(y_pred)[0], keras.ops.shape(y_pred)[1]
+        logit_length = keras.ops.full((batch,), steps, dtype="int32")
+        logits = keras.ops.cast(y_pred, "float32")
+        return keras.ops.ctc_loss(labels, logits, label_length, logit_length, mask_index=self.blank)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "blank": self.blank}
+
+
+def seed_ctc_batch_cost(labels, y_pred, input_length, label_length, blank: int):
+    """The seed's `K.ctc_batch_cost`: CTC on log(softmax + eps), lengths given as (batch, 1) tensors."""
+    log_probs = keras.ops.log(y_pred + 1e-7)
+    return keras.ops.expand_dims(
+        keras.ops.ctc_loss(
+            keras.ops.cast(labels, "int32"), log_probs,
+            keras.ops.cast(keras.ops.squeeze(label_length, -1), "int32"),
+            keras.ops.cast(keras.ops.squeeze(input_length, -1), "int32"),
+            mask_index=blank,
+        ),
+        -1,
+    )
+
+
+def build_seed_training_model(act_model: keras.Model, max_label_len: int) -> keras.Model:
+    """The seed's 4-input training model (image, labels, input_length, label_length) with a CTC Lambda; not saveable safely."""
+    blank = act_model.output_shape[-1] - 1
+    labels = keras.Input(shape=(max_label_len,), dtype="float32", name="the_labels")
+    input_length = keras.Input(shape=(1,), dtype="int64", name="input_length")
+    label_length = keras.Input(shape=(1,), dtype="int64", name="label_length")
+    loss_out = layers.Lambda(
+        lambda args: seed_ctc_batch_cost(*args, blank=blank), output_shape=(1,), name="ctc"
+    )([labels, act_model.output, input_length, label_length])
+    return keras.Model([act_model.input, labels, input_length, label_length], loss_out, name="seed_training_model")
+
+
+@dataclass
+class Decoded:
+    """One decoded image: its text, a confidence in [0, 1], and the class ids."""
+
+    text: str
+    confidence: float
+    ids: list[int]
+
+
+def greedy_decode(probs: np.ndarray, charset: Charset) -> list[Decoded]:
+    """Best path decoding: argmax per step, merge repeats, drop blanks (vectorised over steps and batch)."""
+    probs = np.asarray(probs)
+    if probs.ndim == 2:
+        probs = probs[None]
+    best = probs.argmax(-1)  # (batch, T)
+    # 1. Keep a step when it is not blank and differs from the previous step.
+    prev = np.concatenate([np.full((best.shape[0], 1), -1), best[:, :-1]], axis=1)
+    keep = (best != charset.blank) & (best != prev)
+    # 2. Confidence: the probability of the best path (product of the per-step maxima).
+    conf = np.exp(np.log(np.take_along_axis(probs, best[..., None], -1)[..., 0] + 1e-12).sum(-1))
+    out = []
+    for row, mask, c in zip(best, keep, conf):
+        ids = row[mask].tolist()
+        out.append(Decoded(charset.decode(ids), float(c), ids))
+    return out
+
+
+def blank_share(probs: np.ndarray, blank: int) -> float:
+    """Share of time steps whose most probable class is the blank (1.0 = the CTC plateau's all-blank output)."""
+    return float((np.asarray(probs).argmax(-1) == blank).mean())
+
+
+def greedy_texts(probs: np.ndarray, charset: Charset) -> list[str]:
+    """Just the texts of greedy_decode."""
+    return [d.text for d in greedy_decode(probs, charset)]
+
+
+def label_arrays(labels: Sequence[str], charset: Charset, max_len: int) -> np.ndarray:
+    """Labels -> int32 (batch, max_len) padded with the blank, the format CTCLoss expects."""
+    return np.asarray(charset.pad(labels, max_len), np.int32).reshape(len(labels), max_len)
+
+
+def _log(probs: np.ndarray) -> np.ndarray:
+    """Natural log in float64, with log(0) = -inf and no warning."""
+    with np.errstate(divide="ignore"):
+        return np.log(np.asarray(probs, dtype=np.float64))
+
+
+def _batched(probs: np.ndarray) -> np.ndarray:
+    """(T, C) or (B, T, C) -> (B, T, C)."""
+    probs = np.asarray(probs)
+    if probs.ndim == 2:
+        probs = probs[None]
+    if probs.ndim != 3:
+        raise ValueError(f"probs must be (T, classes) or (batch, T, classes); got shape {probs.shape}")
+    return probs
+
+
+def _ctc_log_prob_lp(lp: np.ndarray, ids: Sequence[int], blank: int) -> float:
+    """ctc_log_prob on per-step log probabilities (T, C)."""
+    steps, classes = lp.shape
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    if ids.size and (ids.min() < 0 or ids.max() >= classes or (ids == blank).any()):
+        raise ValueError(f"label ids must lie in [0, {classes}) and exclude the blank {blank}; got {ids.tolist()}")
+    if steps == 0:
+        return 0.0 if ids.size == 0 else float("-inf")
+    # 1. Extended label: blank, l1, blank, l2, ..., blank (length S = 2L + 1).
+    ext = np.full(2 * ids.size + 1, blank, dtype=np.int64)
+    ext[1::2] = ids
+    size = ext.size
+    # 2. A state may skip the blank before it when it is a character different from the one two back.
+    skip = np.zeros(size, dtype=bool)
+    skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
+    emit = lp[:, ext]  # (T, S)
+    # 3. Forward recursion in log space, vectorised over the extended label.
+    alpha = np.full(size, -np.inf)
+    alpha[:2] = emit[0, :2]
+    from_prev, from_skip = np.full(size, -np.inf), np.full(size, -np.inf)
+    for t in range(1, steps):
+        from_prev[1:] = alpha[:-1]
+        from_skip[2:] = np.where(skip[2:], alpha[:-2], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, from_prev), from_skip) + emit[t]
+    # 4. Paths end on the last character or the trailing blank.
+    return float(np.logaddexp(alpha[-1], alpha[-2]) if size > 1 else alpha[-1])
+
+
+def ctc_log_prob(probs: np.ndarray, ids: Sequence[int], blank: int) -> float:
+    """log P(label | probs) summed over all CTC paths (forward algorithm in log space); -inf when impossible."""
+    probs = np.asarray(probs)
+    if probs.ndim != 2:
+        raise ValueError(f"probs must be (T, classes) for one image; got shape {probs.shape}")
+    return _ctc_log_prob_lp(_log(probs), ids, blank)
+
+
+def _prefix_beam_search(lp: np.ndarray, blank: int, beam_width: int) -> tuple[int, ...]:
+    """Most probable labelling found by CTC prefix beam search over log probabilities (T, C); blank must be the last class."""
+    steps, classes = lp.shape
+    prefixes: list[tuple[int, ...]] = [()]
+    p_b, p_nb = np.zeros(1), np.full(1, -np.inf)  # log P(prefix, path ends in blank / in its last char)
+    for t in range(steps):
+        # 1. Staying on a prefix: emit a blank, or repeat the last character without a blank in between.
+        total = np.logaddexp(p_b, p_nb)
+        last = np.array([p[-1] if p else blank for p in prefixes])
+        stay_b = total + lp[t, blank]
+        stay_nb = np.where(last != blank, p_nb + lp[t, last], -np.inf)
+        # 2. Extending by character c: after a repeat of c only paths ending in blank may extend.
+        ext = total[:, None] + lp[t, None, :blank]  # (K, blank)
+        rows = np.flatnonzero(last != blank)
+        ext[rows, last[rows]] = p_b[rows] + lp[t, last[rows]]
+        # 3. An extension equal to another beam's prefix merges into that beam's non-blank ending.
+        index = {p: k for k, p in enumerate(prefixes)}
+        for k, p in enumerate(prefixes):
+            parent = index.get(p[:-1]) if p else None
+            if parent is not None:
+                stay_nb[k] = np.logaddexp(stay_nb[k], ext[parent, p[-1]])
+                ext[parent, p[-1]] = -np.inf
+        # 4. Keep the beam_width most probable candidates (stays first, then extensions).
+        scores = np.concatenate([np.logaddexp(stay_b, stay_nb), ext.ravel()])
+        order = np.argsort(-scores, kind="stable")[:beam_width]
+        order = order[np.isfinite(scores[order])] if np.isfinite(scores[order[0]]) else order[:1]
+        n = len(prefixes)
+        new_prefixes, new_b, new_nb = [], [], []
+        for j in order:
+            if j < n:
+                new_prefixes.append(prefixes[j])
+                new_b.append(stay_b[j])
+                new_nb.append(stay_nb[j])
+            else:
+                k, c = divmod(int(j) - n, blank)
+                new_prefixes.append(prefixes[k] + (c,))
+                new_b.append(-np.inf)
+                new_nb.append(ext[k, c])
+        prefixes, p_b, p_nb = new_prefixes, np.array(new_b), np.array(new_nb)
+    return prefixes[int(np.argmax(np.logaddexp(p_b, p_nb)))]
+
+
+def beam_search_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10) -> list[Decoded]:
+    """CTC prefix beam search (blank/non-blank endings, log space); confidence = P(labelling) summed over its paths."""
+    if beam_width < 1:
+        raise ValueError(f"beam_width must be at least 1; got {beam_width}")
+    probs = _batched(probs)
+    if probs.shape[-1] != charset.num_classes:
+        raise ValueError(f"probs have {probs.shape[-1]} classes but the charset needs {charset.num_classes}")
+    out = []
+    for row in probs:
+        lp = _log(row)
+        ids = list(_prefix_beam_search(lp, charset.blank, beam_width))
+        out.append(Decoded(charset.decode(ids), float(np.exp(_ctc_log_prob_lp(lp, ids, charset.blank))), ids))
+    return out
+
+
+class BKTree:
+    """Burkhard-Keller tree of words under the Levenshtein metric, for fast 'all words within distance d' queries."""
+
+    def __init__(self, words: Sequence[str] = ()) -> None:
+        self._root: tuple[str, dict] | None = None  # node = (word, {distance: child node})
+        self._size = 0
+        for word in words:
+            self.add(word)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, word: str) -> None:
+        """Insert `word` (a no-op when already present)."""
+        if self._root is None:
+            self._root = (word, {})
+            self._size = 1
+            return
+        distance = edit_distance_from(word)
+        node = self._root
+        while True:
+            d = distance(node[0])
+            if d == 0:
+                return
+            child = node[1].get(d)
+            if child is None:
+                node[1][d] = (word, {})
+                self._size += 1
+                return
+            node = child
+
+    def search(self, word: str, max_dist: int) -> list[tuple[int, str]]:
+        """All (distance, stored word) with distance <= max_dist, nearest first then alphabetical."""
+        if self._root is None or max_dist < 0:
+            return []
+        distance = edit_distance_from(word)
+        found, stack = [], [self._root]
+        while stack:
+            stored, children = stack.pop()
+            d = distance(stored)
+            if d <= max_dist:
+                found.append((d, stored))
+            # Triangle inequality: only subtrees at distance within [d - max_dist, d + max_dist] can match.
+            for k in range(max(1, d - max_dist), d + max_dist + 1):
+                child = children.get(k)
+                if child is not None:
+                    stack.append(child)
+        return sorted(found)
+
+
+def build_lexicon(words: Sequence[str], case_insensitive: bool = True) -> BKTree:
+    """A BKTree of the unique words (lower-cased when case_insensitive, matching lexicon_decode's default)."""
+    unique = dict.fromkeys(w.lower() if case_insensitive else w for w in words if w)
+    return BKTree(list(unique))
+
+
+def _case_variants(word: str, seen: str, case_insensitive: bool) -> list[str]:
+    """The spellings of a lexicon word to try: lower / Capitalised / UPPER and the greedy text's case pattern."""
+    if not case_insensitive:
+        return [word]
+    variants = [word.lower(), word.capitalize(), word.upper()]
+    if len(seen) == len(word):
+        variants.append("".join(c.upper() if s.isupper() else c.lower() for c, s in zip(word, seen)))
+    return list(dict.fromkeys(variants))
+
+
+def lexicon_decode(
+    probs: np.ndarray,
+    charset: Charset,
+    lexicon: "Sequence[str] | BKTree",
+    max_distance: int = 2,
+    case_insensitive: bool = True,
+) -> list[Decoded]:
+    """Lexicon-based decoding (CRNN paper): greedy text -> BK-tree candidates within max_distance -> most probable by CTC."""
+    tree = lexicon if isinstance(lexicon, BKTree) else build_lexicon(lexicon, case_insensitive)
+    probs = _batched(probs)
+    out = []
+    for row, greedy in zip(probs, greedy_decode(probs, charset)):
+        lp = _log(row)
+        # 1. Candidates near the greedy reading, spelled every way worth trying, within the charset.
+        query = greedy.text.lower() if case_insensitive else greedy.text
+        spellings = [
+            (dist, s)
+            for dist, word in tree.search(query, max_distance)
+            for s in _case_variants(word, greedy.text, case_insensitive)
+            if all(c in charset for c in s)
+        ]
+        # 2. Pick the most probable under CTC (ties: nearer, then alphabetical); fall back to the greedy text.
+        best_text, best_lp, best_key = greedy.text, float("-inf"), None
+        for dist, s in spellings:
+            logp = _ctc_log_prob_lp(lp, charset.encode(s), charset.blank)
+            key = (-logp, dist, s)
+            if np.isfinite(logp) and (best_key is None or key < best_key):
+                best_text, best_lp, best_key = s, logp, key
+        if best_key is None:
+            best_lp = _ctc_log_prob_lp(lp, greedy.ids, charset.blank)
+        ids = charset.encode(best_text)
+        out.append(Decoded(best_text, float(np.exp(best_lp)), ids))
+    return out
+
+
+DECODERS = ("greedy", "beam", "lexicon")
+
+
+def decode(
+    probs: np.ndarray,
+    charset: Charset,
+    decoder: str = "greedy",
+    beam_width: int = 10,
+    lexicon: "Sequence[str] | BKTree | None" = None,
+    max_distance: int = 2,
+) -> list[Decoded]:
+    """One entry point for the decoders: 'greedy', 'beam' (prefix beam search) or 'lexicon' (needs `lexicon`)."""
+    if decoder == "greedy":
+        return greedy_decode(probs, charset)
+    if decoder == "beam":
+        return beam_search_decode(probs, charset, beam_width=beam_width)
+    if decoder == "lexicon":
+        if lexicon is None:
+            raise ValueError("decoder='lexicon' needs a lexicon: a list of words or build_lexicon(words)")
+        return lexicon_decode(probs, charset, lexicon, max_distance=max_distance)
+    raise ValueError(f"unknown decoder {decoder!r}; expected one of {', '.join(map(repr, DECODERS))}")

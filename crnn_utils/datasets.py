@@ -1,0 +1,337 @@
+"""Where words come from (MJSynth, your folder, the synthetic generator) and how they reach the model (shards, tf.data)."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import zlib
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .charset import Charset
+from .images import IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, ImageError, load_image, preprocess
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One labelled image file: where it is and what it says."""
+
+    path: str
+    label: str
+
+
+@dataclass
+class PrepareStats:
+    """What preparing one split did: images used, images skipped per reason, and a few skipped names per reason."""
+
+    used: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    examples: dict = field(default_factory=dict)
+
+    @property
+    def seen(self) -> int:
+        """Inputs looked at: used plus skipped."""
+        return self.used + sum(self.skipped.values())
+
+    def skip(self, reason: str, name: str, keep: int = 5) -> None:
+        """Count one skipped input under `reason`, remembering the first few names."""
+        self.skipped[reason] += 1
+        names = self.examples.setdefault(reason, [])
+        if len(names) < keep:
+            names.append(name)
+
+    def merge(self, other: "PrepareStats") -> None:
+        """Add another stats object's counts into this one."""
+        self.used += other.used
+        self.skipped.update(other.skipped)
+        for reason, names in other.examples.items():
+            mine = self.examples.setdefault(reason, [])
+            mine.extend(names[: max(0, 5 - len(mine))])
+
+    def as_dict(self) -> dict:
+        """JSON-ready counts."""
+        return {"used": self.used, "skipped": dict(self.skipped), "seen": self.seen, "skipped_examples": self.examples}
+
+
+def _load_one(record: Record, charset: Charset, steps: int, width: int) -> tuple[Record, np.ndarray | None, str | None]:
+    reason = charset.skip_reason(record.label, steps)
+    if reason is not None:
+        return record, None, reason
+    try:
+        img = preprocess(load_image(record.path), IMG_HEIGHT, width)
+    except ImageError as e:
+        return record, None, e.reason
+    except Exception:  # anything a codec throws on a damaged file
+        return record, None, "unreadable_image"
+    return record, np.round(img[..., 0] * 255).astype(np.uint8), None
+
+
+def prepare_split(
+    records: Iterable[Record],
+    charset: Charset,
+    out_dir: str | Path,
+    split: str,
+    time_steps: int = 31,
+    width: int = IMG_WIDTH,
+    shard_size: int = 20_000,
+    limit: int | None = None,
+    progress: bool = True,
+    total: int | None = None,
+) -> PrepareStats:
+    """Load, check and preprocess records into TFRecord shards `out_dir/{split}-NNNNN.tfrecord`; count every skip."""
+    import tensorflow as tf
+    from tqdm.auto import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob(f"{split}-*.tfrecord"):
+        old.unlink()
+    stats = PrepareStats()
+    writer, shard = None, 0
+    bar = tqdm(total=limit or total, desc=f"{split}", unit="img", disable=not progress, mininterval=2.0)
+    # 1. Decode and preprocess on two threads (OpenCV releases the GIL); records stream, never held in full.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for record, img, reason in _imap(pool, records, charset, time_steps, width):
+            if limit is not None and stats.used >= limit:
+                break
+            bar.update(1)
+            if reason is not None:
+                stats.skip(reason, Path(record.path).name)
+                continue
+            # 2. Write the uint8 pixels and the class ids; a new shard every `shard_size` images.
+            if writer is None or stats.used % shard_size == 0 and stats.used:
+                if writer is not None:
+                    writer.close()
+                writer = tf.io.TFRecordWriter(str(out_dir / f"{split}-{shard:05d}.tfrecord"))
+                shard += 1
+            writer.write(_example(img, charset.encode(record.label), record.label))
+            stats.used += 1
+    bar.close()
+    if writer is not None:
+        writer.close()
+    return stats
+
+
+def _imap(pool: ThreadPoolExecutor, records: Iterable[Record], charset: Charset, steps: int, width: int,
+          window: int = 256) -> Iterator[tuple[Record, np.ndarray | None, str | None]]:
+    """Ordered parallel map over a stream, with a bounded number of images in flight."""
+    from collections import deque
+
+    pending: deque = deque()
+    for record in records:
+        pending.append(pool.submit(_load_one, record, charset, steps, width))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _example(img: np.ndarray, ids: Sequence[int], label: str) -> bytes:
+    import tensorflow as tf
+
+    feature = {
+        "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[img.tobytes()])),
+        "ids": tf.train.Feature(int64_list=tf.train.Int64List(value=list(ids))),
+        "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[label.encode("utf-8")])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def shard_paths(data_dir: str | Path, split: str) -> list[str]:
+    """The TFRecord shards of one split written by prepare_split, sorted."""
+    return sorted(str(p) for p in Path(data_dir).glob(f"{split}-*.tfrecord"))
+
+
+def load_dataset_info(data_dir: str | Path) -> dict:
+    """Read run_dir/data/dataset.json, with one clear error when notebook 01 has not run."""
+    path = Path(data_dir) / "dataset.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run notebooks/01_dataset_preparation.ipynb with this run_dir first")
+    return json.loads(path.read_text())
+
+
+def make_dataset(
+    paths: Sequence[str],
+    batch_size: int,
+    max_label_len: int,
+    blank: int,
+    width: int = IMG_WIDTH,
+    shuffle: bool = False,
+    augment: bool = False,
+    repeat: bool = False,
+    seed: int = 0,
+    with_text: bool = False,
+):
+    """tf.data from shards: parse, (augment), pad labels with the blank, batch, prefetch -> (images, labels)."""
+    import tensorflow as tf
+
+    if not paths:
+        raise ValueError("no shards given: run notebook 01 (it writes run_dir/data/*.tfrecord)")
+    spec = {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "ids": tf.io.VarLenFeature(tf.int64),
+        "label": tf.io.FixedLenFeature([], tf.string),
+    }
+
+    def parse(serialized):
+        ex = tf.io.parse_single_example(serialized, spec)
+        img = tf.reshape(tf.io.decode_raw(ex["image"], tf.uint8), [IMG_HEIGHT, width, 1])
+        img = tf.cast(img, tf.float32) / 255.0
+        ids = tf.cast(tf.sparse.to_dense(ex["ids"]), tf.int32)[:max_label_len]
+        ids = tf.pad(ids, [[0, max_label_len - tf.shape(ids)[0]]], constant_values=blank)
+        ids = tf.ensure_shape(ids, [max_label_len])
+        return (img, ids, ex["label"]) if with_text else (img, ids)
+
+    ds = tf.data.TFRecordDataset(list(paths), num_parallel_reads=min(len(paths), 4))
+    if shuffle:
+        ds = ds.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+    if augment:
+        ds = ds.map(lambda img, ids, *rest: (augment_tf(img, seed), ids, *rest), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def augment_tf(img, seed: int = 0):
+    """Cheap photometric augmentation on a preprocessed (32, W, 1) image: contrast, brightness, polarity, blur, noise."""
+    import tensorflow as tf
+
+    # 1. Contrast and brightness around the mean, then a polarity flip for 20 % of images.
+    mean = tf.reduce_mean(img)
+    img = (img - mean) * tf.random.uniform([], 0.4, 1.3) + mean + tf.random.uniform([], -0.2, 0.2)
+    img = tf.where(tf.random.uniform([]) < 0.2, 1.0 - img, img)
+    # 2. A light box blur for a third of images (defocus, low resolution).
+    blurred = tf.nn.avg_pool2d(img[None], 3, 1, "SAME")[0]
+    img = tf.where(tf.random.uniform([]) < 0.33, blurred, img)
+    # 3. Gaussian sensor noise of random strength.
+    img = img + tf.random.normal(tf.shape(img), stddev=tf.random.uniform([], 0.0, 0.06))
+    return tf.clip_by_value(img, 0.0, 1.0)
+
+
+# Skip reason for an annotation or labels.tsv line that names no usable (path, label) pair.
+MALFORMED = "malformed_annotation"
+MJSYNTH_NESTED = "mnt/ramdisk/max/90kDICT32px"  # where the MJSynth tarball puts its files
+
+
+def check_mjsynth_dir(data_dir: str | Path) -> dict[str, Path]:
+    """The annotation file of each split and the lexicon of an MJSynth folder; one clear error when it is not one."""
+    root = Path(data_dir).expanduser()
+    if not root.exists():
+        raise FileNotFoundError(f"data_dir '{data_dir}' does not exist")
+    if not root.is_dir():
+        raise ValueError(f"data_dir '{data_dir}' is a file, not a folder")
+    # 1. The official split files, else a single annotation.txt split by hash (read_mjsynth).
+    lexicon, single = root / "lexicon.txt", root / "annotation.txt"
+    official = {split: root / f"annotation_{split}.txt" for split in SPLITS}
+    if lexicon.is_file() and all(p.is_file() for p in official.values()):
+        return {**official, "lexicon": lexicon}
+    if lexicon.is_file() and single.is_file():
+        return {**{split: single for split in SPLITS}, "lexicon": lexicon}
+    # 2. Say what is missing, and point at the tarball's nested folder when that is where the files are.
+    missing = [p.name for p in (*([] if single.is_file() else official.values()), lexicon) if not p.is_file()]
+    nested = root / MJSYNTH_NESTED
+    hint = f"; the archive extracts them to '{nested}': pass that" if (nested / "lexicon.txt").is_file() else ""
+    raise ValueError(
+        f"'{data_dir}' is not an MJSynth folder: expected annotation_train.txt, annotation_val.txt, "
+        f"annotation_test.txt (or annotation.txt) and lexicon.txt (missing: {', '.join(missing)}){hint}"
+    )
+
+
+def read_mjsynth(data_dir: str | Path, split: str, stats: PrepareStats | None = None) -> Iterator[Record]:
+    """Stream one split of an MJSynth folder as Records (absolute path, label); malformed lines are counted in stats."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    files = check_mjsynth_dir(data_dir)  # errors now, not at the first next()
+    root = str(Path(data_dir).expanduser().resolve())
+    derived = files[split].name == "annotation.txt"
+    return _stream_mjsynth(files[split], root, split if derived else None, stats)
+
+
+def _stream_mjsynth(path: Path, root: str, derived_split: str | None, stats: PrepareStats | None) -> Iterator[Record]:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:  # one line at a time: flat memory for MJSynth's 7-9 million lines
+            parts = line.split()
+            # 1. With a single annotation.txt, a hash of the path picks the split (stable across runs and machines).
+            if derived_split is not None and mjsynth_split_of(parts[0] if parts else "") != derived_split:
+                continue
+            record = _parse_mjsynth(parts, root)
+            if record is None:
+                if stats is not None:
+                    stats.skip(MALFORMED, line.strip()[:80] or "<blank line>")
+                continue
+            yield record
+
+
+def mjsynth_split_of(path: str) -> str:
+    """The split of an annotation path when only annotation.txt exists: 90/5/5 by a CRC32 of the path."""
+    bucket = zlib.crc32(path.encode("utf-8")) % 100
+    return "train" if bucket < 90 else "val" if bucket < 95 else "test"
+
+
+def _parse_mjsynth(parts: list[str], root: str) -> Record | None:
+    """'./2697/6/466_MONIKER_49537.jpg 49537' -> Record(root/2697/6/466_MONIKER_49537.jpg, 'MONIKER'), None if malformed."""
+    if not 1 <= len(parts) <= 2 or (len(parts) == 2 and not parts[1].isdigit()):
+        return None
+    rel = parts[0]
+    stem, dot, ext = rel.rpartition("/")[2].rpartition(".")
+    if not dot or f".{ext.lower()}" not in IMAGE_EXTENSIONS:
+        return None
+    # The label lies between the first and the last underscore (it may hold underscores itself).
+    first, last = stem.find("_"), stem.rfind("_")
+    if first == last:
+        return None
+    return Record(os.path.join(root, rel[2:] if rel.startswith("./") else rel), stem[first + 1 : last])
+
+
+def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list[Record]:
+    """Records of a folder of images: labels from labels.tsv (path<TAB>label), else each file's name without extension."""
+    root = Path(data_dir).expanduser().resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"data_dir '{data_dir}' does not exist or is not a folder")
+    tsv = root / "labels.tsv"
+    if tsv.is_file():
+        records = _read_labels_tsv(root, tsv, stats)
+        if not records:
+            raise ValueError(f"'{tsv}' lists no images: expected lines 'relative/path<TAB>label'")
+        return records
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if not files:
+        raise ValueError(f"folder '{data_dir}' has no images: expected files ending in "
+                         f"{', '.join(IMAGE_EXTENSIONS)}, or a labels.tsv")
+    return [Record(str(p), p.stem) for p in files]
+
+
+def _read_labels_tsv(root: Path, tsv: Path, stats: PrepareStats | None) -> list[Record]:
+    records = []
+    with open(tsv, encoding="utf-8-sig", errors="replace") as f:  # -sig: drop a spreadsheet's byte-order mark
+        for i, line in enumerate(f):
+            line = line.rstrip("\r\n")
+            rel, tab, label = line.partition("\t")
+            # 1. A first line whose first field is neither a file nor an image name is a header.
+            if i == 0 and not (root / rel).is_file() and Path(rel).suffix.lower() not in IMAGE_EXTENSIONS:
+                continue
+            # 2. A line without a tab (or without a path) is counted, not fatal; a listed but absent file is
+            #    left to prepare_split, which counts it as missing_file.
+            if not tab or not rel:
+                if stats is not None:
+                    stats.skip(MALFORMED, line[:80] or "<blank line>")
+                continue
+            records.append(Record(str(root / rel), label))
+    return records
+
+
+def split_records(records: Sequence[Record], n_val: int, n_test: int, seed: int = 0) -> dict[str, list[Record]]:
+    """Seeded shuffle, then n_val records to val, n_test to test and the rest to train."""
+    if n_val < 0 or n_test < 0 or n_val + n_test > len(records):
+        raise ValueError(f"cannot take {n_val} val + {n_test} test records out of {len(records)}")
+    shuffled = list(records)
+    random.Random(seed).shuffle(shuffled)
+    return {"train": shuffled[n_val + n_test :], "val": shuffled[:n_val], "test": shuffled[n_val : n_val + n_test]}

@@ -1,0 +1,180 @@
+"""Any image -> the model's 32x128x1 float input: one preprocessing for training and inference, in NumPy and in TF."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Union
+
+import cv2
+import numpy as np
+
+IMG_HEIGHT = 32
+IMG_WIDTH = 128
+MAX_PIXELS = 50_000_000  # refuse larger images before decoding them (decompression bombs)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+_GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as OpenCV and TF use
+
+PathLike = Union[str, os.PathLike]
+
+
+class ImageError(ValueError):
+    """An image that cannot be used; `reason` is the key it is counted under in dataset.json."""
+
+    def __init__(self, reason: str, path: PathLike | None = None, detail: str = "") -> None:
+        self.reason, self.path = reason, path
+        super().__init__(f"{reason}: {path}" + (f" ({detail})" if detail else ""))
+
+
+# Skip reasons for image files (dataset.json keys).
+MISSING_FILE = "missing_file"
+EMPTY_FILE = "empty_file"
+UNREADABLE = "unreadable_image"
+TOO_LARGE = "too_large"
+TRUNCATED = "truncated_image"
+
+
+def image_size(path: PathLike) -> tuple[int, int] | None:
+    """(width, height) from the file header without decoding, None if unknown; too_large if Pillow refuses it."""
+    from PIL import Image  # Pillow ships with matplotlib; it reads headers lazily
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Image.DecompressionBombError as e:  # Pillow refuses > 2 * its own limit already at open
+        raise ImageError(TOO_LARGE, path, str(e)) from None
+    except Exception:
+        return None
+
+
+def _jpeg_truncated(data: bytes | np.ndarray) -> bool:
+    """True for JPEG bytes that stop before the end-of-image marker FF D9 (trailing zero padding allowed)."""
+    data = bytes(data)
+    return data[:3] == b"\xff\xd8\xff" and not data.rstrip(b"\0").endswith(b"\xff\xd9")
+
+
+def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode an image file to uint8 (H, W) or (H, W, 3) RGB; raises ImageError with a countable reason."""
+    p = Path(path)
+    # 1. Cheap checks before decoding anything.
+    if not p.is_file():
+        raise ImageError(MISSING_FILE, path)
+    if p.stat().st_size == 0:
+        raise ImageError(EMPTY_FILE, path)
+    size = image_size(p)
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise ImageError(TOO_LARGE, path, f"{size[0]}x{size[1]} > {max_pixels} pixels")
+    # 2. OpenCV decodes a truncated JPEG without error (grey bottom rows): check for the end marker first.
+    data = np.fromfile(str(p), np.uint8)
+    if _jpeg_truncated(data):
+        raise ImageError(TRUNCATED, path)
+    # 3. Decode with OpenCV (keeps alpha so it can be composited over white).
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None or img.size == 0:
+        raise ImageError(UNREADABLE, path)
+    if img.dtype != np.uint8:  # 16-bit PNG/TIFF
+        img = (img.astype(np.float32) / np.iinfo(img.dtype).max * 255).round().astype(np.uint8)
+    if img.ndim == 3 and img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+    if img.ndim == 3:
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return img
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Grayscale float32 (H, W) in 0..255 from gray, RGB or RGBA (alpha composited over white)."""
+    img = np.asarray(image)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 2:
+        return img.astype(np.float32)
+    rgb = img[..., :3].astype(np.float32)
+    if img.shape[2] == 4:
+        alpha = img[..., 3:4].astype(np.float32) / 255.0
+        rgb = rgb * alpha + 255.0 * (1.0 - alpha)
+    return rgb @ _GRAY_WEIGHTS
+
+
+def fit_size(h: int, w: int, height: int = IMG_HEIGHT, width: int = IMG_WIDTH) -> tuple[int, int]:
+    """Height and width after resizing to `height` keeping the aspect ratio, squeezed to `width` when wider."""
+    new_w = max(1, int(round(w * height / max(h, 1))))
+    return height, min(new_w, width)
+
+
+def preprocess(image: np.ndarray, height: int = IMG_HEIGHT, width: int = IMG_WIDTH) -> np.ndarray:
+    """Any image array -> float32 (height, width, 1) in [0, 1]: gray, resize to height, squeeze if wider, pad right."""
+    # 1. Grayscale in float, so no rounding differs from the TF path.
+    gray = to_gray(image)
+    h, w = gray.shape
+    # 2. Resize to the target height keeping the aspect ratio; never drop a wide word, squeeze it.
+    new_h, new_w = fit_size(h, w, height, width)
+    #    One axis at a time (height, then width): each step is a pure shrink (area) or enlarge (bilinear),
+    #    which OpenCV and TF compute alike.
+    resized = _resize_axis(gray, new_h, w)
+    resized = _resize_axis(resized, new_h, new_w)
+    # 3. Pad on the right with the border's median, a background continuation (white only when the border is).
+    out = np.full((height, width), _border_median(resized), np.float32)
+    out[:, :new_w] = resized
+    return (out / 255.0)[..., None]
+
+
+def _resize_axis(img: np.ndarray, h: int, w: int) -> np.ndarray:
+    if img.shape == (h, w):
+        return img
+    shrink = h * w < img.shape[0] * img.shape[1]
+    out = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    return out.reshape(h, w)
+
+
+def _border_median(img: np.ndarray) -> np.float32:
+    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+    return np.sort(border)[len(border) // 2]
+
+
+def preprocess_tf(image, height: int = IMG_HEIGHT, width: int = IMG_WIDTH):
+    """The same preprocessing as `preprocess`, in TensorFlow ops for tf.data (uint8 (H, W, C) tensor in)."""
+    import tensorflow as tf
+
+    # 1. Grayscale in float, alpha composited over white.
+    img = tf.cast(image, tf.float32)
+    channels = tf.shape(img)[-1]
+    rgb = tf.cond(channels >= 3, lambda: img[..., :3], lambda: tf.repeat(img[..., :1], 3, axis=-1))
+    alpha = tf.cond(channels == 4, lambda: img[..., 3:4] / 255.0, lambda: tf.ones_like(img[..., :1]))
+    rgb = rgb * alpha + 255.0 * (1.0 - alpha)
+    gray = tf.tensordot(rgb, tf.constant(_GRAY_WEIGHTS), axes=[[2], [0]])[..., None]
+    # 2. Resize keeping the aspect ratio (area when shrinking, bilinear when enlarging, as OpenCV does).
+    h, w = tf.shape(gray)[0], tf.shape(gray)[1]
+    new_w = tf.maximum(1, tf.cast(tf.round(tf.cast(w, tf.float32) * height / tf.cast(h, tf.float32)), tf.int32))
+    new_w = tf.minimum(new_w, width)
+    resized = _resize_axis_tf(gray, height, w)
+    resized = _resize_axis_tf(resized, height, new_w)
+    # 3. Pad on the right with the border's median.
+    r = resized[..., 0]
+    border = tf.concat([r[0], r[-1], r[:, 0], r[:, -1]], axis=0)
+    fill = tf.sort(border)[tf.size(border) // 2]
+    pad = tf.fill([height, width - new_w], fill)
+    out = tf.concat([r, pad], axis=1) / 255.0
+    return tf.reshape(out, [height, width, 1])
+
+
+def _resize_axis_tf(img, h, w):
+    import tensorflow as tf
+
+    old_h, old_w = tf.shape(img)[0], tf.shape(img)[1]
+    same = tf.logical_and(tf.equal(old_h, h), tf.equal(old_w, w))
+    shrink = h * w < old_h * old_w
+    return tf.cond(
+        same,
+        lambda: img,
+        lambda: tf.cond(
+            shrink,
+            lambda: tf.image.resize(img, [h, w], method="area"),
+            lambda: tf.image.resize(img, [h, w], method="bilinear"),
+        ),
+    )
+
+
+def decode_tf(data):
+    """Decode encoded image bytes (JPEG/PNG/BMP/GIF) to a uint8 (H, W, C) tensor."""
+    import tensorflow as tf
+
+    return tf.io.decode_image(data, channels=0, expand_animations=False)

@@ -1,0 +1,438 @@
+"""An offline MJSynth-like word renderer: lexicon words in many fonts, blended onto photos, with camera-like damage."""
+from __future__ import annotations
+
+import glob
+import os
+import string
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import cv2
+import numpy as np
+
+# Fonts that cover a-z A-Z 0-9 with codepoints but draw symbols, boxes or small caps instead.
+_FONT_DENYLIST = ("LastResort", "MathTeX", "cmex", "cmsy", "cmmi", "STIXNonUni", "STIXSiz", "Display", "AmaticSC")
+
+
+@lru_cache(maxsize=1)
+def available_fonts() -> dict[str, list[str]]:
+    """Every usable font file, grouped by family: matplotlib's bundled fonts, font-* packages, system fonts."""
+    import matplotlib
+    from fontTools.ttLib import TTFont
+
+    # 1. Candidate files from the three places fonts live.
+    roots = [os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")]
+    roots += glob.glob(os.path.join(sys.prefix, "lib*", "python3*", "site-packages", "font_*", "files"))
+    roots += ["/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.fonts")]
+    files: dict[str, str] = {}
+    for root in roots:
+        for path in glob.glob(os.path.join(root, "**", "*.[ot]tf"), recursive=True):
+            stem = Path(path).stem
+            if any(bad in stem for bad in _FONT_DENYLIST) or stem in files:
+                continue  # one file per face (the .ttf and .otf of a face are the same drawing)
+            files[stem] = os.path.realpath(path)
+    # 2. Keep faces whose character map covers the seed charset; group by family.
+    need = [ord(c) for c in string.ascii_letters + string.digits]
+    families: dict[str, list[str]] = defaultdict(list)
+    for stem, path in sorted(files.items()):
+        try:
+            cmap = TTFont(path, lazy=True, fontNumber=0).getBestCmap() or {}
+        except Exception:
+            continue
+        if all(c in cmap for c in need):
+            family = stem.split("-")[0]
+            family = "STIXGeneral" if family.startswith("STIX") else "ComputerModern" if family.startswith("cm") else family
+            families[family].append(path)
+    return dict(families)
+
+
+@lru_cache(maxsize=1)
+def lexicon(size: int = 50_000) -> list[str]:
+    """The `size` most frequent English words made only of letters and digits (wordfreq, offline)."""
+    from wordfreq import top_n_list
+
+    ok = set(string.ascii_letters + string.digits)
+    words = [w for w in top_n_list("en", size * 2) if w and set(w) <= ok]
+    return words[:size]
+
+
+@lru_cache(maxsize=1)
+def _textures() -> list[np.ndarray]:
+    """Natural photos shipped with scikit-image and matplotlib, as RGB uint8, used as backgrounds."""
+    import skimage.data as sd
+
+    out = []
+    for name in ("astronaut", "brick", "camera", "chelsea", "coffee", "coins", "grass", "gravel", "rocket",
+                 "hubble_deep_field", "immunohistochemistry", "moon", "page", "text", "horse", "clock", "cell"):
+        try:
+            img = getattr(sd, name)()
+        except Exception:  # a sample that would need a download: skip it, never fetch
+            continue
+        img = np.asarray(img)
+        if img.dtype != np.uint8:
+            img = (255 * (img.astype(np.float32) / max(1, img.max()))).astype(np.uint8)
+        if img.ndim == 2:
+            img = np.repeat(img[..., None], 3, -1)
+        out.append(np.ascontiguousarray(img[..., :3]))
+    try:
+        import matplotlib.cbook as cbook
+
+        with cbook.get_sample_data("grace_hopper.jpg") as f:
+            data = np.frombuffer(f.read(), np.uint8)
+        out.append(cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
+    except Exception:
+        pass
+    return out
+
+
+@dataclass
+class SynthConfig:
+    """Knobs of the generator; the defaults aim at real photographed word crops, not at an easy own split."""
+
+    lexicon_size: int = 50_000
+    p_random_string: float = 0.12   # random alphanumeric strings (licence plates, codes)
+    p_number: float = 0.10          # numbers (prices, years, house numbers)
+    max_len: int = 16               # longer words exist but squeeze below legibility at 128 px
+    p_photo_background: float = 0.45
+    p_border: float = 0.15
+    p_shadow: float = 0.15
+    p_perspective: float = 0.5
+    p_curve: float = 0.12
+    p_neighbours: float = 0.15      # bits of adjacent words at the crop edges, as real crops have
+    p_low_res: float = 0.2
+    output_height: int = 32         # images are written 32 px high like MJSynth's
+
+
+class SyntheticWords:
+    """Deterministic word-image generator: `render(i)` is the same image for the same seed and index."""
+
+    def __init__(self, seed: int = 0, config: SynthConfig | None = None, charset: str | None = None) -> None:
+        self.seed = seed
+        self.config = config or SynthConfig()
+        self.fonts = available_fonts()
+        if not self.fonts:
+            raise RuntimeError("no usable fonts found (matplotlib's bundled fonts should always be there)")
+        self.families = sorted(self.fonts)
+        self.words = lexicon(self.config.lexicon_size)
+        self.charset = charset or (string.ascii_letters + string.digits)
+
+    # ---- text -----------------------------------------------------------------------------------
+    def text(self, rng: np.random.Generator) -> str:
+        """A word as MJSynth would pick it: mostly lexicon words in lower, Capitalised or UPPER case."""
+        cfg, u = self.config, rng.random()
+        if u < cfg.p_random_string:
+            n = int(rng.integers(1, 11))
+            pool = self.charset
+            word = "".join(pool[i] for i in rng.integers(0, len(pool), n))
+        elif u < cfg.p_random_string + cfg.p_number:
+            word = str(int(10 ** rng.uniform(0, 6)))
+            if rng.random() < 0.2 and len(word) < cfg.max_len - 2:
+                word = word + "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), int(rng.integers(1, 3))))
+        else:
+            # Half the draws from the 5,000 most common words, half from the whole lexicon (long tail).
+            top = 5_000 if rng.random() < 0.5 else len(self.words)
+            word = self.words[int(rng.integers(0, min(top, len(self.words))))]
+            case = rng.random()
+            word = word.upper() if case < 0.25 else word.capitalize() if case < 0.5 else word.lower()
+        word = "".join(c for c in word if c in self.charset)[: cfg.max_len]
+        return word or "a"
+
+    # ---- image ----------------------------------------------------------------------------------
+    def render(self, index: int) -> tuple[np.ndarray, str]:
+        """The index-th sample: an RGB uint8 image (output_height high) and its label."""
+        rng = np.random.default_rng([self.seed, index])
+        word = self.text(rng)
+        return self.render_text(word, rng), word
+
+    def render_text(self, word: str, rng: np.random.Generator) -> np.ndarray:
+        """Draw `word` with random font, colours, background, geometry and camera damage."""
+        cfg = self.config
+        # 1. Text mask at a random resolution (small sizes come out blocky, like distant signs).
+        family = self.families[int(rng.integers(len(self.families)))]
+        font_path = self.fonts[family][int(rng.integers(len(self.fonts[family])))]
+        size = int(rng.integers(14, 30)) if rng.random() < cfg.p_low_res else int(rng.integers(30, 64))
+        stroke = int(rng.integers(1, max(2, size // 12))) if rng.random() < cfg.p_border else 0
+        mask, outline = _text_mask(word, font_path, size, float(rng.uniform(-0.05, 0.25)), stroke, rng)
+        # 2. Neighbouring letters at the edges sometimes, as crops from a detector include them.
+        if rng.random() < cfg.p_neighbours:
+            mask, outline = _add_neighbours(mask, outline, font_path, size, rng, self.charset)
+        # 3. Geometry: rotation, shear, perspective, a gentle curve.
+        mask, outline = _warp(mask, outline, rng, cfg)
+        h, w = mask.shape
+        # 4. Colours: background photo or flat/gradient colour; text colour with random contrast.
+        bg = _background(h, w, rng, cfg)
+        fg_col, out_col = _text_colours(bg, rng)
+        img = bg.astype(np.float32)
+        if rng.random() < cfg.p_shadow:
+            shift = rng.integers(-max(1, h // 12), max(2, h // 8), 2)
+            sh = np.roll(np.roll(mask, int(shift[0]), 0), int(shift[1]), 1)
+            sh = cv2.GaussianBlur(sh, (0, 0), float(rng.uniform(0.5, 3)))[..., None]
+            img = img * (1 - 0.7 * sh)
+        if outline is not None:
+            img = img * (1 - outline[..., None]) + out_col * outline[..., None]
+        img = img * (1 - mask[..., None]) + fg_col * mask[..., None]
+        # 5. Camera: lighting gradient, blur, noise, low resolution, JPEG artefacts.
+        img = _camera(img, rng)
+        # 6. Output at MJSynth's height.
+        out_h = cfg.output_height
+        out_w = max(4, int(round(w * out_h / h)))
+        img = cv2.resize(np.clip(img, 0, 255).astype(np.uint8), (out_w, out_h), interpolation=cv2.INTER_AREA)
+        q = int(rng.integers(30, 96))
+        ok, enc = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
+        return cv2.imdecode(enc, cv2.IMREAD_UNCHANGED) if ok else img
+
+    def stream(self, start: int = 0) -> Iterator[tuple[np.ndarray, str]]:
+        """Endless (image, label) pairs from index `start` on."""
+        i = start
+        while True:
+            yield self.render(i)
+            i += 1
+
+
+# ---- drawing helpers ----------------------------------------------------------------------------
+
+@lru_cache(maxsize=512)
+def _font(path: str, size: int):
+    from PIL import ImageFont
+
+    return ImageFont.truetype(path, size)
+
+
+def _text_mask(word: str, font_path: str, size: int, spacing: float, stroke: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+    """Float masks (text, outline or None) with random margins; letter spacing as a fraction of size."""
+    from PIL import Image, ImageDraw
+
+    font = _font(font_path, size)
+    asc, desc = font.getmetrics()
+    advances = [font.getlength(c) for c in word]
+    gap = spacing * size * 0.3
+    width = int(sum(advances) + gap * max(0, len(word) - 1)) + 2 * stroke + 2
+    height = asc + desc + 2 * stroke
+    mx = int(size * rng.uniform(0.05, 0.45)), int(size * rng.uniform(0.05, 0.45))
+    my = int(size * rng.uniform(0.0, 0.25)), int(size * rng.uniform(0.0, 0.25))
+    W, H = width + mx[0] + mx[1], height + my[0] + my[1]
+    text_im = Image.new("L", (W, H), 0)
+    out_im = Image.new("L", (W, H), 0) if stroke else None
+    draw = ImageDraw.Draw(text_im)
+    odraw = ImageDraw.Draw(out_im) if out_im is not None else None
+    x = float(mx[0] + stroke)
+    for c, adv in zip(word, advances):
+        if odraw is not None:
+            odraw.text((x, my[0] + stroke), c, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+        draw.text((x, my[0] + stroke), c, font=font, fill=255)
+        x += adv + gap
+    mask = np.asarray(text_im, np.float32) / 255.0
+    outline = None if out_im is None else np.asarray(out_im, np.float32) / 255.0
+    return mask, outline
+
+
+def _add_neighbours(mask, outline, font_path, size, rng, charset):
+    """Glue a clipped letter or two of a neighbouring word onto the left and/or right edge."""
+    h = mask.shape[0]
+    left, right = [], []
+    for side in (left, right):
+        if rng.random() < 0.5:
+            frag = "".join(charset[i] for i in rng.integers(0, 26, 2))
+            m, _ = _text_mask(frag, font_path, size, 0.0, 0, rng)
+            m = cv2.resize(m, (m.shape[1], h))
+            keep = max(1, int(m.shape[1] * rng.uniform(0.1, 0.3)))
+            gap = np.zeros((h, int(size * rng.uniform(0.3, 0.6))), np.float32)
+            side.extend([m[:, -keep:], gap] if side is left else [gap, m[:, :keep]])
+    new = np.concatenate(left + [mask] + right, axis=1)
+    if outline is not None:
+        pad_l = sum(p.shape[1] for p in left)
+        o = np.zeros_like(new)
+        o[:, pad_l:pad_l + outline.shape[1]] = outline
+        outline = o
+    return new, outline
+
+
+def _warp(mask, outline, rng, cfg: SynthConfig):
+    """Rotation, shear and perspective in one homography; an occasional sine curve; same for the outline."""
+    h, w = mask.shape
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    # 1. Shear and rotation as moved corners.
+    shear = rng.normal(0, 0.12)
+    angle = np.deg2rad(rng.normal(0, 2.5))
+    c, s = np.cos(angle), np.sin(angle)
+    centre = np.float32([w / 2, h / 2])
+    dst = []
+    for x, y in src:
+        x2 = x + shear * (h / 2 - y)
+        px, py = x2 - centre[0], y - centre[1]
+        dst.append([c * px - s * py + centre[0], s * px + c * py + centre[1]])
+    dst = np.float32(dst)
+    # 2. Perspective: jitter each corner by a share of the height.
+    if rng.random() < cfg.p_perspective:
+        dst += rng.normal(0, 0.1 * h, dst.shape).astype(np.float32)
+    x0, y0 = dst.min(0)
+    x1, y1 = dst.max(0)
+    dst -= np.float32([x0, y0])
+    size = (int(np.ceil(x1 - x0)) + 1, int(np.ceil(y1 - y0)) + 1)
+    M = cv2.getPerspectiveTransform(src, dst)
+    warp = lambda m: None if m is None else cv2.warpPerspective(m, M, size, flags=cv2.INTER_LINEAR)
+    mask, outline = warp(mask), warp(outline)
+    # 3. A gentle sine curve along the line (curved shop signs, bottle labels).
+    if rng.random() < cfg.p_curve:
+        H, W = mask.shape
+        amp, period = rng.uniform(0.03, 0.12) * H, rng.uniform(0.7, 2.0) * W
+        phase = rng.uniform(0, 2 * np.pi)
+        xs, ys = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
+        ys = ys + (amp * np.sin(2 * np.pi * xs / period + phase)).astype(np.float32)
+        remap = lambda m: None if m is None else cv2.remap(m, xs, ys, cv2.INTER_LINEAR, borderValue=0)
+        mask, outline = remap(mask), remap(outline)
+    return mask, outline
+
+
+def _background(h: int, w: int, rng: np.random.Generator, cfg: SynthConfig) -> np.ndarray:
+    """RGB float background: a crop of a natural photo, a flat colour, a gradient, or procedural noise."""
+    u = rng.random()
+    tex = _textures()
+    if u < cfg.p_photo_background and tex:
+        src = tex[int(rng.integers(len(tex)))]
+        scale = rng.uniform(0.3, 1.5)
+        ch, cw = max(4, int(h / scale)), max(4, int(w / scale))
+        ch, cw = min(ch, src.shape[0]), min(cw, src.shape[1])
+        y, x = int(rng.integers(0, src.shape[0] - ch + 1)), int(rng.integers(0, src.shape[1] - cw + 1))
+        crop = cv2.resize(src[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        if rng.random() < 0.5:  # tint and soften so text on it stays a readable signal
+            crop = crop * rng.uniform(0.4, 1.0) + rng.uniform(0, 255, 3) * rng.uniform(0.0, 0.6)
+        return np.clip(crop, 0, 255)
+    base = rng.uniform(0, 255, 3).astype(np.float32)
+    if u < cfg.p_photo_background + 0.25:
+        return np.broadcast_to(base, (h, w, 3)).copy()
+    if u < cfg.p_photo_background + 0.4:
+        other = rng.uniform(0, 255, 3).astype(np.float32)
+        t = np.linspace(0, 1, w, dtype=np.float32)[None, :, None] if rng.random() < 0.5 else \
+            np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+        return base * (1 - t) + other * t + np.zeros((h, w, 1), np.float32)
+    noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), float(rng.uniform(0.5, 6)))
+    noise = noise / (noise.std() + 1e-6) * rng.uniform(5, 40)
+    return np.clip(base + noise[..., None], 0, 255)
+
+
+def _text_colours(bg: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A text colour whose luminance differs from the background's by a random, sometimes small, contrast."""
+    lum = float((bg.reshape(-1, 3) @ np.float32([0.299, 0.587, 0.114])).mean())
+    contrast = rng.uniform(50, 200)
+    target = lum - contrast if (lum > 127 or rng.random() < 0.2) and lum - contrast > 0 else lum + contrast
+    target = float(np.clip(target, 0, 255))
+    col = rng.uniform(0, 255, 3).astype(np.float32)
+    col_lum = float(col @ np.float32([0.299, 0.587, 0.114]))
+    col = np.clip(col + (target - col_lum), 0, 255)  # keep the hue, move the luminance
+    outline = np.clip(255 - col + rng.normal(0, 30, 3), 0, 255).astype(np.float32)
+    return col, outline
+
+
+def _camera(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Uneven light, defocus or motion blur, sensor noise and a low-resolution round trip."""
+    h, w = img.shape[:2]
+    # 1. Light falling off across the crop.
+    if rng.random() < 0.4:
+        gx = np.linspace(rng.uniform(0.6, 1.1), rng.uniform(0.6, 1.1), w, dtype=np.float32)[None, :, None]
+        img = img * gx
+    # 2. Blur: defocus (Gaussian) or a short motion streak.
+    u = rng.random()
+    if u < 0.45:
+        img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.2, 0.9) * h / 32))
+    elif u < 0.6:
+        k = max(3, int(rng.integers(3, max(4, h // 6))))
+        kernel = np.zeros((k, k), np.float32)
+        kernel[k // 2, :] = 1.0 / k
+        rot = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), float(rng.uniform(0, 180)), 1.0)
+        kernel = cv2.warpAffine(kernel, rot, (k, k))
+        img = cv2.filter2D(img, -1, kernel / max(kernel.sum(), 1e-6))
+    # 3. Low resolution: down and up again.
+    if rng.random() < 0.25:
+        f = rng.uniform(0.3, 0.7)
+        small = cv2.resize(img, (max(2, int(w * f)), max(2, int(h * f))), interpolation=cv2.INTER_AREA)
+        img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    # 4. Sensor noise.
+    img = img + rng.normal(0, rng.uniform(0, 10), img.shape).astype(np.float32)
+    # 5. Sometimes the photo was grey to begin with.
+    if rng.random() < 0.1:
+        g = img @ np.float32([0.299, 0.587, 0.114])
+        img = np.repeat(g[..., None], 3, -1)
+    return img
+
+
+# ---- MJSynth layout ------------------------------------------------------------------------------
+
+def _render_chunk(args: tuple[int, int, int, SynthConfig | None, str, list[tuple[int, str]]]) -> list[tuple[str, str]]:
+    seed, start, stop, config, out_dir, _ = args
+    gen = SyntheticWords(seed, config)
+    rows = []
+    for i in range(start, stop):
+        img, word = gen.render(i)
+        rel = f"./{i // 1000}/{(i // 100) % 10}/{i}_{word}_{0}.jpg"
+        path = os.path.join(out_dir, rel[2:])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        cv2.imwrite(path, cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
+        rows.append((rel, word))
+    return rows
+
+
+def write_mjsynth_layout(
+    out_dir: str | Path,
+    counts: dict[str, int],
+    seed: int = 0,
+    config: SynthConfig | None = None,
+    workers: int = 2,
+    progress: bool = True,
+) -> Path:
+    """Render counts {'train': n, 'val': n, 'test': n} into MJSynth's layout (annotation_*.txt, lexicon.txt, jpgs)."""
+    from multiprocessing import get_context
+
+    from tqdm.auto import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # 1. Render every split in chunks on `workers` processes; index ranges keep it deterministic.
+    start, chunk = 0, 500
+    jobs, split_of = [], []
+    for split in ("train", "val", "test"):
+        n = int(counts.get(split, 0))
+        for a in range(start, start + n, chunk):
+            jobs.append((seed, a, min(a + chunk, start + n), config, str(out_dir), []))
+            split_of.append(split)
+        start += n
+    rows: dict[str, list[tuple[str, str]]] = {s: [] for s in ("train", "val", "test")}
+    bar = tqdm(total=start, desc="render", unit="img", disable=not progress, mininterval=2.0)
+    ctx = get_context("fork") if hasattr(os, "fork") else get_context()
+    with ctx.Pool(max(1, workers)) as pool:
+        for split, part in zip(split_of, pool.imap(_render_chunk, jobs)):
+            rows[split].extend(part)
+            bar.update(len(part))
+    bar.close()
+    # 2. lexicon.txt holds every distinct lowercased word; annotation lines point into it, as MJSynth's do.
+    vocab: dict[str, int] = {}
+    for split in rows:
+        for _, word in rows[split]:
+            vocab.setdefault(word.lower(), len(vocab))
+    (out_dir / "lexicon.txt").write_text("".join(w + "\n" for w in vocab))
+    for split, part in rows.items():
+        with open(out_dir / f"annotation_{split}.txt", "w") as f:
+            for rel, word in part:
+                idx = vocab[word.lower()]
+                final = rel.replace(f"_{word}_0.jpg", f"_{word}_{idx}.jpg")
+                src = out_dir / rel[2:]
+                if final != rel:
+                    os.replace(src, out_dir / final[2:])
+                f.write(f"{final} {idx}\n")
+    return out_dir
+
+
+def sample_grid(gen: SyntheticWords, n: int = 24, start: int = 0) -> list[tuple[np.ndarray, str]]:
+    """The first n samples from index `start` (for plots)."""
+    return [gen.render(i) for i in range(start, start + n)]
+
+
+def render_words(words: Sequence[str], seed: int = 0, config: SynthConfig | None = None) -> list[np.ndarray]:
+    """Render given words (e.g. sample images for data/samples)."""
+    gen = SyntheticWords(seed, config)
+    return [gen.render_text(w, np.random.default_rng([seed, 10_000_000 + i])) for i, w in enumerate(words)]

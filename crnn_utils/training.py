@@ -1,0 +1,247 @@
+"""Training: recipes, the compiled model, callbacks (checkpoint, resume, time budget, decoded metrics), strategies."""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import keras
+import numpy as np
+
+from .charset import Charset
+from .ctc import CTCLoss, blank_share, greedy_texts, seed_ctc_batch_cost
+from .metrics import cer, word_accuracy
+from .model import build_named, logits_model
+
+# Recipes: the seed's exact one, and the one chosen by experiment to get past the CTC plateau on a CPU.
+RECIPES: dict[str, dict[str, Any]] = {
+    "seed": dict(model_size="seed", learning_rate=1e-3, warmup_steps=0, schedule="constant", clipnorm=None,
+                 loss_on="softmax", augment=False),
+    "fast": dict(model_size="cpu", learning_rate=2e-3, warmup_steps=300, schedule="cosine", clipnorm=5.0,
+                 loss_on="logits", augment=True),
+}
+
+
+def recipe(name: str, **overrides: Any) -> dict[str, Any]:
+    """A copy of RECIPES[name] with overrides applied (None values are ignored)."""
+    if name not in RECIPES:
+        raise ValueError(f"recipe must be one of {sorted(RECIPES)} (got {name!r})")
+    return {**RECIPES[name], **{k: v for k, v in overrides.items() if v is not None}}
+
+
+@keras.saving.register_keras_serializable(package="crnn_utils")
+class SeedCTCLoss(keras.losses.Loss):
+    """The seed's loss on softmax outputs, log(p + 1e-7) into CTC: kept to compare against CTC on logits."""
+
+    def __init__(self, blank: int, name: str = "seed_ctc_loss", reduction: str = "sum_over_batch_size") -> None:
+        super().__init__(name=name, reduction=reduction)
+        self.blank = int(blank)
+
+    def call(self, y_true, y_pred):
+        labels = keras.ops.cast(y_true, "int32")
+        label_length = keras.ops.sum(keras.ops.cast(labels != self.blank, "int32"), axis=-1, keepdims=True)
+        batch, steps = keras.ops.shape(y_pred)[0], keras.ops.shape(y_pred)[1]
+        input_length = keras.ops.full((batch, 1), steps, dtype="int32")
+        return keras.ops.squeeze(seed_ctc_batch_cost(labels, y_pred, input_length, label_length, self.blank), -1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "blank": self.blank}
+
+
+def learning_rate_schedule(lr: float, total_steps: int, warmup_steps: int = 0, schedule: str = "cosine"):
+    """Constant, or linear warm-up then cosine decay to 5 % of the peak over total_steps."""
+    if schedule == "constant":
+        return lr
+    if schedule != "cosine":
+        raise ValueError(f"schedule must be 'constant' or 'cosine' (got {schedule!r})")
+    decay = max(1, total_steps - warmup_steps)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=lr / 10 if warmup_steps else lr, decay_steps=decay, alpha=0.05,
+        warmup_target=lr if warmup_steps else None, warmup_steps=warmup_steps)
+
+
+def get_strategy(name: str = "auto"):
+    """'auto' (MirroredStrategy on 2+ GPUs, else default), 'mirrored', or 'default'."""
+    import tensorflow as tf
+
+    if name == "auto":
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "default":
+        return tf.distribute.get_strategy()
+    raise ValueError(f"strategy must be 'auto', 'mirrored' or 'default' (got {name!r})")
+
+
+def build_training_model(cfg: dict[str, Any], num_classes: int, total_steps: int,
+                         input_width: int = 128, jit_compile: bool | str = "auto") -> tuple[keras.Model, keras.Model]:
+    """(act_model, train_model): the inference model and a compiled model sharing its weights."""
+    act = build_named(cfg["model_size"], num_classes=num_classes, input_width=input_width)
+    train = act if cfg["loss_on"] == "softmax" else logits_model(act)
+    compile_training_model(train, cfg, num_classes, total_steps, jit_compile)
+    return act, train
+
+
+def compile_training_model(train: keras.Model, cfg: dict[str, Any], num_classes: int, total_steps: int,
+                           jit_compile: bool | str = "auto") -> None:
+    """Adam with the recipe's schedule and clipping, and the recipe's CTC loss."""
+    lr = learning_rate_schedule(cfg["learning_rate"], total_steps, cfg["warmup_steps"], cfg["schedule"])
+    opt = keras.optimizers.Adam(learning_rate=lr, clipnorm=cfg["clipnorm"])
+    loss = CTCLoss(num_classes - 1) if cfg["loss_on"] == "logits" else SeedCTCLoss(num_classes - 1)
+    train.compile(optimizer=opt, loss=loss, jit_compile=jit_compile)
+
+
+def act_from_train(train: keras.Model) -> keras.Model:
+    """The inference (softmax) model of a training model, sharing weights."""
+    if train.layers[-1].name == "softmax":
+        return train
+    probs = keras.layers.Activation("softmax", name="softmax", dtype="float32")(train.output)
+    return keras.Model(train.input, probs, name="act_model")
+
+
+def transfer_weights(source: keras.Model, target: keras.Model) -> list[str]:
+    """Copy weights layer by layer (by name) where shapes match; returns the names copied (fine-tuning)."""
+    copied = []
+    for layer in target.layers:
+        try:
+            src = source.get_layer(layer.name)
+        except ValueError:
+            continue
+        sw, tw = src.get_weights(), layer.get_weights()
+        if sw and len(sw) == len(tw) and all(a.shape == b.shape for a, b in zip(sw, tw)):
+            layer.set_weights(sw)
+            copied.append(layer.name)
+    return copied
+
+
+# ---- callbacks -------------------------------------------------------------------------------------
+
+class DecodedMetrics(keras.callbacks.Callback):
+    """Each epoch: greedy-decode a validation sample, log word accuracy, CER, blank share and the learning rate."""
+
+    def __init__(self, act_model: keras.Model, images: np.ndarray, labels: list[str], charset: Charset,
+                 show: int = 3, verbose: bool = True) -> None:
+        super().__init__()
+        self.act, self.images, self.labels, self.charset = act_model, images, labels, charset
+        self.show, self.verbose = show, verbose
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs if logs is not None else {}
+        probs = self.act.predict(self.images, batch_size=256, verbose=0)
+        preds = greedy_texts(probs, self.charset)
+        logs["val_word_acc"] = word_accuracy(self.labels, preds)
+        logs["val_word_acc_ci"] = word_accuracy(self.labels, preds, case_sensitive=False)
+        logs["val_cer"] = cer(self.labels, preds)
+        logs["blank_share"] = blank_share(probs, self.charset.blank)
+        logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        if self.verbose:
+            pairs = ", ".join(f"{t!r}->{p!r}" for t, p in zip(self.labels[: self.show], preds[: self.show]))
+            hint = "  (all blanks: still on the CTC plateau)" if logs["blank_share"] > 0.99 else ""
+            print(f"epoch {epoch + 1}: word acc {logs['val_word_acc']:.1%}, CER {logs['val_cer']:.3f}, "
+                  f"blank share {logs['blank_share']:.2f}{hint} | {pairs}")
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """The seed's checkpoint: save the inference model whenever val_loss improves (finite values only)."""
+
+    def __init__(self, act_model: keras.Model, path: str | Path, best: float = math.inf) -> None:
+        super().__init__()
+        self.act, self.path, self.best = act_model, Path(path), best
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        val = (logs or {}).get("val_loss")
+        if val is not None and math.isfinite(val) and val < self.best:
+            self.best = float(val)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.act.save(self.path)
+
+
+class ResumeState(keras.callbacks.Callback):
+    """Save the training model (weights + optimizer) and the epoch reached after every epoch, for resuming."""
+
+    def __init__(self, ckpt_dir: str | Path, best_cb: BestCheckpoint) -> None:
+        super().__init__()
+        self.dir, self.best_cb = Path(ckpt_dir), best_cb
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / "last.tmp.keras"
+        self.model.save(tmp)
+        tmp.replace(self.dir / "last.keras")  # atomic: a kill mid-save keeps the previous state
+        state = {"epoch": epoch + 1, "best_val_loss": self.best_cb.best}
+        (self.dir / "state.json").write_text(json.dumps(state))
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop cleanly once `minutes` have passed (checked after every batch); 0 means no limit."""
+
+    def __init__(self, minutes: float, start: float | None = None) -> None:
+        super().__init__()
+        self.seconds, self.start, self.hit = minutes * 60.0, start or time.time(), False
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.seconds > 0 and time.time() - self.start > self.seconds:
+            self.hit = True
+            self.model.stop_training = True
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stop at the first NaN or infinite batch loss, naming the epoch and batch (no garbage checkpoint follows)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.epoch, self.bad = 0, None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.bad = (self.epoch + 1, batch)
+            self.model.stop_training = True
+            print(f"Loss became {loss} at epoch {self.epoch + 1}, batch {batch}: training stopped. "
+                  "Lower learning_rate or keep clipnorm; the last good checkpoint is kept.")
+
+
+class Throughput(keras.callbacks.Callback):
+    """Images per second of training (excluding validation), measured over all batches."""
+
+    def __init__(self, batch_size: int) -> None:
+        super().__init__()
+        self.batch_size, self.images, self.seconds, self._t = batch_size, 0, 0.0, 0.0
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._t = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.seconds += time.perf_counter() - self._t
+        self.images += self.batch_size
+
+    @property
+    def images_per_second(self) -> float:
+        """Training images per second so far."""
+        return self.images / self.seconds if self.seconds else 0.0
+
+
+def load_resume_state(ckpt_dir: str | Path) -> tuple[keras.Model | None, dict]:
+    """(training model, state) saved by ResumeState, or (None, {}) when there is nothing to resume."""
+    ckpt_dir = Path(ckpt_dir)
+    if not (ckpt_dir / "last.keras").is_file() or not (ckpt_dir / "state.json").is_file():
+        return None, {}
+    model = keras.models.load_model(ckpt_dir / "last.keras")  # safe_mode stays on
+    return model, json.loads((ckpt_dir / "state.json").read_text())
+
+
+def validation_arrays(dataset: Iterable, limit: int, charset: Charset) -> tuple[np.ndarray, list[str]]:
+    """Up to `limit` images and label texts from a (images, ids) dataset, for decoded metrics."""
+    images, labels = [], []
+    for x, y in dataset:
+        images.append(np.asarray(x))
+        labels.extend(charset.decode(row) for row in np.asarray(y).tolist())
+        if len(labels) >= limit:
+            break
+    return np.concatenate(images)[:limit], labels[:limit]

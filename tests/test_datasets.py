@@ -1,0 +1,257 @@
+"""Dataset readers (MJSynth, folder), every skip reason of prepare_split, and the shards' round trip through tf.data."""
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from crnn_utils.charset import Charset
+from crnn_utils.datasets import (
+    MALFORMED,
+    PrepareStats,
+    Record,
+    check_mjsynth_dir,
+    make_dataset,
+    mjsynth_split_of,
+    prepare_split,
+    read_folder,
+    read_mjsynth,
+    shard_paths,
+    split_records,
+)
+from crnn_utils.images import ImageError, load_image
+
+GOOD = ["Hello", "world", "CRNN", "text42", "MONIKER", "Zebra", "padded", "a" * 16]  # a*16 needs exactly 31 steps
+# Expected skips of the train split built below, one entry per reason.
+EXPECTED_SKIPS = {
+    "unreadable_image": 2,  # random bytes as .jpg; PNG signature then garbage
+    "truncated_image": 1,
+    "empty_file": 1,
+    "missing_file": 1,
+    "too_large": 1,  # 8000x8000 PNG, small on disk
+    "out_of_charset": 3,  # é, -, _
+    "too_long_for_ctc": 2,  # 32 letters; a*17 needs 33 steps
+    "empty_label": 1,
+    MALFORMED: 6,
+}
+
+
+def word_image(text: str) -> np.ndarray:
+    """A dark word on a light background, roughly MJSynth-like."""
+    img = np.full((32, 14 * len(text) + 12), 235, np.uint8)
+    cv2.putText(img, text, (6, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 20, 1, cv2.LINE_AA)
+    return img
+
+
+def write_jpeg(path: Path, text: str) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(".jpg", word_image(text))
+    assert ok
+    path.write_bytes(buf.tobytes())
+    return buf.tobytes()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose IHDR claims width x height, followed by a garbage IDAT."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"garbage") + chunk(b"IEND", b"")
+
+
+@pytest.fixture(scope="module")
+def mjsynth(tmp_path_factory) -> Path:
+    """A small MJSynth-layout folder with good images and one bad input of every kind in the train split."""
+    d = tmp_path_factory.mktemp("mjsynth")
+    rng = np.random.default_rng(0)
+    lines = []
+    # 1. Good images; "padded" is a complete JPEG followed by zero bytes, which must still load.
+    for i, word in enumerate(GOOD):
+        rel = f"./1/{i % 3}/{i}_{word}_{100 + i}.jpg"
+        data = write_jpeg(d / rel, word)
+        if word == "padded":
+            (d / rel).write_bytes(data + b"\0" * 64)
+        lines.append(f"{rel} {100 + i}")
+    # 2. Bad files.
+    bad = d / "2" / "1"
+    bad.mkdir(parents=True)
+    (bad / "1_corrupt_1.jpg").write_bytes(rng.integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    full = write_jpeg(bad / "2_truncated_2.jpg", "truncated")
+    (bad / "2_truncated_2.jpg").write_bytes(full[: len(full) * 6 // 10] + b"\0" * 16)
+    (bad / "3_empty_3.jpg").write_bytes(b"")
+    (bad / "5_badpng_5.png").write_bytes(b"\x89PNG\r\n\x1a\n" + rng.integers(0, 256, 500, dtype=np.uint8).tobytes())
+    cv2.imwrite(str(bad / "6_bomb_6.png"), np.zeros((8000, 8000), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    lines += [f"./2/1/{name} {name.split('_')[0]}" for name in
+              ("1_corrupt_1.jpg", "2_truncated_2.jpg", "3_empty_3.jpg", "5_badpng_5.png", "6_bomb_6.png")]
+    lines.append("./2/1/4_missing_4.jpg 4")
+    # 3. Labels prepare_split must refuse (their images exist, so only the label is at fault).
+    for i, word in enumerate(["café", "co-op", "snake_case", "x" * 32, "a" * 17, ""]):
+        rel = f"./3/1/{i}_{word}_{i}.jpg"
+        write_jpeg(d / rel, word or "blank")
+        lines.append(f"{rel} {i}")
+    # 4. Malformed annotation lines.
+    lines += ["", "garbage", "./1/1/nounderscore.jpg 4", "./1/1/one_under.jpg 5", "./1/1/3_x_7.jpg notanumber",
+              "./1/1/3_x_7.txt 7"]
+    (d / "annotation_train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # 5. Official val and test splits, and a lexicon.
+    write_jpeg(d / "4/1/1_valone_1.jpg", "valone")
+    write_jpeg(d / "4/1/2_valtwo_2.jpg", "valtwo")
+    write_jpeg(d / "4/2/1_testone_1.jpg", "testone")
+    (d / "annotation_val.txt").write_text("./4/1/1_valone_1.jpg 1\n./4/1/2_valtwo_2.jpg 2\n")
+    (d / "annotation_test.txt").write_text("./4/2/1_testone_1.jpg 1\nnot an annotation\n")
+    (d / "lexicon.txt").write_text("\n".join(w.lower() for w in GOOD) + "\n")
+    return d
+
+
+def test_read_mjsynth_parses_labels_and_counts_malformed(mjsynth: Path) -> None:
+    stats = PrepareStats()
+    records = list(read_mjsynth(mjsynth, "train", stats))
+    labels = [r.label for r in records]
+    assert labels[: len(GOOD)] == GOOD
+    assert "snake_case" in labels and "" in labels  # first..last underscore; '5__3.jpg' style gives ''
+    assert all(Path(r.path).is_absolute() for r in records)
+    assert records[0].path == str((mjsynth / "1/0/0_Hello_100.jpg").resolve())
+    assert stats.skipped == {MALFORMED: EXPECTED_SKIPS[MALFORMED]} and stats.examples[MALFORMED][0] == "<blank line>"
+
+
+def test_prepare_split_counts_every_reason_and_shards_round_trip(mjsynth: Path, tmp_path: Path) -> None:
+    charset = Charset.seed()
+    reader = PrepareStats()
+    stats = prepare_split(read_mjsynth(mjsynth, "train", reader), charset, tmp_path, "train", shard_size=3,
+                          progress=False)
+    stats.merge(reader)
+    lines = (mjsynth / "annotation_train.txt").read_text(encoding="utf-8").splitlines()
+    # 1. Every reason counted exactly, nothing lost: used + skipped == lines in the annotation file.
+    assert stats.used == len(GOOD)
+    assert dict(stats.skipped) == EXPECTED_SKIPS
+    assert stats.seen == len(lines)
+    # 2. The shards hold exactly the good images, with labels that decode back from the class ids.
+    shards = shard_paths(tmp_path, "train")
+    assert len(shards) == 3
+    ds = make_dataset(shards, batch_size=4, max_label_len=31, blank=charset.blank, with_text=True)
+    images, decoded, texts = [], [], []
+    for img, ids, text in ds:
+        images.append(img.numpy())
+        decoded += [charset.decode(row) for row in ids.numpy()]
+        texts += [t.decode("utf-8") for t in text.numpy()]
+    images = np.concatenate(images)
+    assert images.shape == (len(GOOD), 32, 128, 1)
+    assert sorted(decoded) == sorted(texts) == sorted(GOOD)
+    assert 0.0 <= images.min() and images.max() <= 1.0 and images.std() > 0.05  # real pixels, not blank padding
+
+
+def test_official_splits_are_read_separately(mjsynth: Path) -> None:
+    files = check_mjsynth_dir(mjsynth)
+    assert {k: p.name for k, p in files.items()} == {
+        "train": "annotation_train.txt", "val": "annotation_val.txt", "test": "annotation_test.txt",
+        "lexicon": "lexicon.txt"}
+    assert [r.label for r in read_mjsynth(mjsynth, "val")] == ["valone", "valtwo"]
+    stats = PrepareStats()
+    assert [r.label for r in read_mjsynth(mjsynth, "test", stats)] == ["testone"]
+    assert stats.skipped[MALFORMED] == 1
+    with pytest.raises(ValueError, match="split must be one of"):
+        read_mjsynth(mjsynth, "training")
+
+
+def test_single_annotation_file_is_split_by_hash(tmp_path: Path) -> None:
+    lines = [f"./{i % 7}/{i % 3}/{i}_word{i}_{i}.jpg {i}" for i in range(4000)] + ["", "junk", "./1/1/x.jpg 1"]
+    (tmp_path / "annotation.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "lexicon.txt").write_text("word\n")
+    assert {p.name for p in check_mjsynth_dir(tmp_path).values()} == {"annotation.txt", "lexicon.txt"}
+    parts, malformed = {}, 0
+    for split in ("train", "val", "test"):
+        stats = PrepareStats()
+        parts[split] = [r.label for r in read_mjsynth(tmp_path, split, stats)]
+        malformed += stats.skipped[MALFORMED]
+        assert parts[split] == [r.label for r in read_mjsynth(tmp_path, split)]  # deterministic
+    # 1. A partition of the lines: each good line in exactly one split, each malformed line counted once.
+    together = parts["train"] + parts["val"] + parts["test"]
+    assert sorted(together) == sorted(f"word{i}" for i in range(4000)) and malformed == 3
+    assert 0.87 < len(parts["train"]) / 4000 < 0.93 and 0.03 < len(parts["val"]) / 4000 < 0.07
+    assert mjsynth_split_of("./1/1/3_word3_3.jpg") == mjsynth_split_of("./1/1/3_word3_3.jpg")
+
+
+def test_check_mjsynth_dir_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        check_mjsynth_dir(tmp_path / "nope")
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        check_mjsynth_dir(tmp_path / "file.txt")
+    for split in ("train", "val", "test"):
+        (tmp_path / f"annotation_{split}.txt").write_text("")
+    with pytest.raises(ValueError, match=r"is not an MJSynth folder: expected .*\(missing: lexicon.txt\)$"):
+        check_mjsynth_dir(tmp_path)
+    nested = tmp_path / "top" / "mnt/ramdisk/max/90kDICT32px"
+    nested.mkdir(parents=True)
+    (nested / "lexicon.txt").write_text("")
+    with pytest.raises(ValueError, match="90kDICT32px': pass that"):
+        check_mjsynth_dir(tmp_path / "top")
+
+
+def test_load_image_reasons(tmp_path: Path) -> None:
+    data = write_jpeg(tmp_path / "ok.jpg", "fine")
+    (tmp_path / "padded.jpg").write_bytes(data + b"\0" * 10)
+    (tmp_path / "cut.jpg").write_bytes(data[:-2])  # only the end marker missing
+    (tmp_path / "huge.png").write_bytes(png_header_only(20_000, 20_000))  # Pillow refuses it already at open
+    (tmp_path / "png.jpg").write_bytes(cv2.imencode(".png", word_image("png"))[1].tobytes())  # misnamed, fine
+    assert load_image(tmp_path / "padded.jpg").shape == load_image(tmp_path / "ok.jpg").shape
+    assert load_image(tmp_path / "png.jpg").ndim == 2
+    for name, reason in [("cut.jpg", "truncated_image"), ("huge.png", "too_large"), ("gone.jpg", "missing_file")]:
+        with pytest.raises(ImageError) as err:
+            load_image(tmp_path / name)
+        assert err.value.reason == reason
+
+
+def _images(root: Path, names: list[str]) -> None:
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / name), word_image(Path(name).stem))
+
+
+def test_read_folder_names_as_labels(tmp_path: Path) -> None:
+    _images(tmp_path, ["b.png", "sub/a.jpg", "Cat.PNG"])
+    (tmp_path / "notes.txt").write_text("not an image")
+    records = read_folder(tmp_path)
+    assert [(Path(r.path).relative_to(tmp_path).as_posix(), r.label) for r in records] == [
+        ("Cat.PNG", "Cat"), ("b.png", "b"), ("sub/a.jpg", "a")]
+
+
+def test_read_folder_labels_tsv(tmp_path: Path) -> None:
+    _images(tmp_path, ["img/1.png", "img/2.png"])
+    (tmp_path / "labels.tsv").write_text("path\tlabel\nimg/1.png\tHello\nimg/2.png\tWorld\nno tab here\n"
+                                         "img/3.png\tGone\n")
+    stats = PrepareStats()
+    records = read_folder(tmp_path, stats)
+    assert records == [Record(str(tmp_path / "img/1.png"), "Hello"), Record(str(tmp_path / "img/2.png"), "World"),
+                       Record(str(tmp_path / "img/3.png"), "Gone")]
+    assert stats.skipped == {MALFORMED: 1}
+    # A header-less file keeps its first line.
+    (tmp_path / "labels.tsv").write_text("img/2.png\tWorld\n")
+    assert [r.label for r in read_folder(tmp_path)] == ["World"]
+
+
+def test_read_folder_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist or is not a folder"):
+        read_folder(tmp_path / "nope")
+    (tmp_path / "readme.txt").write_text("x")
+    with pytest.raises(ValueError, match="has no images: expected files ending in .jpg"):
+        read_folder(tmp_path)
+    (tmp_path / "labels.tsv").write_text("path\tlabel\n")
+    with pytest.raises(ValueError, match="lists no images"):
+        read_folder(tmp_path)
+
+
+def test_split_records_is_seeded_partition() -> None:
+    records = [Record(f"/x/{i}.png", f"w{i}") for i in range(100)]
+    a, b = split_records(records, 10, 5, seed=1), split_records(records, 10, 5, seed=1)
+    assert a == b and a != split_records(records, 10, 5, seed=2)
+    assert [len(a[s]) for s in ("train", "val", "test")] == [85, 10, 5]
+    assert sorted(a["train"] + a["val"] + a["test"], key=records.index) == records
+    with pytest.raises(ValueError, match="cannot take 60 val \\+ 50 test records out of 100"):
+        split_records(records, 60, 50, seed=0)
