@@ -250,19 +250,19 @@ def read_mjsynth(data_dir: str | Path, split: str, stats: PrepareStats | None = 
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     files = check_mjsynth_dir(data_dir)  # errors now, not at the first next()
-    root = str(Path(data_dir).expanduser().resolve())
+    prefix = os.path.join(Path(data_dir).expanduser().resolve(), "")  # ends with a separator: + is join, but faster
     derived = files[split].name == "annotation.txt"
-    return _stream_mjsynth(files[split], root, split if derived else None, stats)
+    return _stream_mjsynth(files[split], prefix, split if derived else None, stats)
 
 
-def _stream_mjsynth(path: Path, root: str, derived_split: str | None, stats: PrepareStats | None) -> Iterator[Record]:
+def _stream_mjsynth(path: Path, prefix: str, derived_split: str | None, stats: PrepareStats | None) -> Iterator[Record]:
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:  # one line at a time: flat memory for MJSynth's 7-9 million lines
             parts = line.split()
             # 1. With a single annotation.txt, a hash of the path picks the split (stable across runs and machines).
             if derived_split is not None and mjsynth_split_of(parts[0] if parts else "") != derived_split:
                 continue
-            record = _parse_mjsynth(parts, root)
+            record = _parse_mjsynth(parts, prefix)
             if record is None:
                 if stats is not None:
                     stats.skip(MALFORMED, line.strip()[:80] or "<blank line>")
@@ -276,8 +276,8 @@ def mjsynth_split_of(path: str) -> str:
     return "train" if bucket < 90 else "val" if bucket < 95 else "test"
 
 
-def _parse_mjsynth(parts: list[str], root: str) -> Record | None:
-    """'./2697/6/466_MONIKER_49537.jpg 49537' -> Record(root/2697/6/466_MONIKER_49537.jpg, 'MONIKER'), None if malformed."""
+def _parse_mjsynth(parts: list[str], prefix: str) -> Record | None:
+    """'./2697/6/466_MONIKER_49537.jpg 49537' -> Record(prefix + '2697/6/466_MONIKER_49537.jpg', 'MONIKER') or None."""
     if not 1 <= len(parts) <= 2 or (len(parts) == 2 and not parts[1].isdigit()):
         return None
     rel = parts[0]
@@ -288,11 +288,11 @@ def _parse_mjsynth(parts: list[str], root: str) -> Record | None:
     first, last = stem.find("_"), stem.rfind("_")
     if first == last:
         return None
-    return Record(os.path.join(root, rel[2:] if rel.startswith("./") else rel), stem[first + 1 : last])
+    return Record(prefix + (rel[2:] if rel.startswith("./") else rel), stem[first + 1 : last])
 
 
 def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list[Record]:
-    """Records of a folder of images: labels from labels.tsv (path<TAB>label), else each file's name without extension."""
+    """Records of a folder of images: labels from labels.tsv (path<TAB>label), else file names without extension."""
     root = Path(data_dir).expanduser().resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"data_dir '{data_dir}' does not exist or is not a folder")
@@ -335,3 +335,12 @@ def split_records(records: Sequence[Record], n_val: int, n_test: int, seed: int 
     shuffled = list(records)
     random.Random(seed).shuffle(shuffled)
     return {"train": shuffled[n_val + n_test :], "val": shuffled[:n_val], "test": shuffled[n_val : n_val + n_test]}
+
+
+def shard_labels(paths: Sequence[str]) -> Iterator[str]:
+    """The label texts stored in shards, in order, without decoding any pixels."""
+    import tensorflow as tf
+
+    spec = {"label": tf.io.FixedLenFeature([], tf.string)}
+    for raw in tf.data.TFRecordDataset(list(paths)):
+        yield tf.io.parse_single_example(raw, spec)["label"].numpy().decode("utf-8")

@@ -1,0 +1,38 @@
+# Two commands do all the set-up: `make run` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+RUN_DIR ?= runs/default
+
+.PHONY: install run test test-fast lab bench clean-runs
+
+# Create the venv once and install only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Execute notebooks 01 -> 04 with papermill into $(RUN_DIR) (the executed copies are kept there).
+run: $(STAMP)
+	$(PY) scripts/run_notebooks.py --run-dir $(RUN_DIR)
+
+# The whole test suite: unit tests, papermill chain with tiny parameters, nbval over the committed notebooks.
+test: $(STAMP)
+	$(PY) -m pytest tests
+	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider notebooks
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not slow"
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean-runs:
+	rm -rf runs
