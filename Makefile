@@ -23,7 +23,6 @@ run: $(STAMP)
 # The whole test suite: unit tests, papermill chain with tiny parameters, nbval over the committed notebooks.
 test: $(STAMP)
 	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -p no:cacheprovider notebooks
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not slow"

@@ -83,6 +83,8 @@ def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 def to_gray(image: np.ndarray) -> np.ndarray:
     """Grayscale float32 (H, W) in 0..255 from gray, RGB or RGBA (alpha composited over white)."""
     img = np.asarray(image)
+    if img.dtype.kind == "u" and img.dtype != np.uint8:  # 16-bit arrays: scale to 0..255 as load_image does
+        img = img.astype(np.float32) * np.float32(255.0 / np.iinfo(img.dtype).max)
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[..., 0]
     if img.ndim == 2:
@@ -114,7 +116,8 @@ def preprocess(image: np.ndarray, height: int = IMG_HEIGHT, width: int = IMG_WID
     # 3. Pad on the right with the border's median, a background continuation (white only when the border is).
     out = np.full((height, width), _border_median(resized), np.float32)
     out[:, :new_w] = resized
-    return (out / 255.0)[..., None]
+    # 4. Scale to [0, 1]; clip the float rounding of area resizing (white can come out as 255.00002).
+    return np.clip(out / 255.0, 0.0, 1.0)[..., None]
 
 
 def _resize_axis(img: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -152,7 +155,7 @@ def preprocess_tf(image, height: int = IMG_HEIGHT, width: int = IMG_WIDTH):
     border = tf.concat([r[0], r[-1], r[:, 0], r[:, -1]], axis=0)
     fill = tf.sort(border)[tf.size(border) // 2]
     pad = tf.fill([height, width - new_w], fill)
-    out = tf.concat([r, pad], axis=1) / 255.0
+    out = tf.clip_by_value(tf.concat([r, pad], axis=1) / 255.0, 0.0, 1.0)
     return tf.reshape(out, [height, width, 1])
 
 

@@ -105,6 +105,7 @@ class SynthConfig:
     p_neighbours: float = 0.15      # bits of adjacent words at the crop edges, as real crops have
     p_low_res: float = 0.2
     output_height: int = 32         # images are written 32 px high like MJSynth's
+    p_clean: float = 0.2            # plain, well-contrasted words (printed labels, screens): they also end the CTC plateau sooner
 
 
 class SyntheticWords:
@@ -151,6 +152,9 @@ class SyntheticWords:
     def render_text(self, word: str, rng: np.random.Generator) -> np.ndarray:
         """Draw `word` with random font, colours, background, geometry and camera damage."""
         cfg = self.config
+        if rng.random() < cfg.p_clean:  # a clean sample: same fonts and geometry, none of the hard effects
+            cfg = SynthConfig(**{**cfg.__dict__, "p_photo_background": 0.0, "p_border": 0.0, "p_shadow": 0.0,
+                                 "p_curve": 0.0, "p_neighbours": 0.0, "p_low_res": 0.0, "p_perspective": 0.2})
         # 1. Text mask at a random resolution (small sizes come out blocky, like distant signs).
         family = self.families[int(rng.integers(len(self.families)))]
         font_path = self.fonts[family][int(rng.integers(len(self.fonts[family])))]
@@ -176,7 +180,7 @@ class SyntheticWords:
             img = img * (1 - outline[..., None]) + out_col * outline[..., None]
         img = img * (1 - mask[..., None]) + fg_col * mask[..., None]
         # 5. Camera: lighting gradient, blur, noise, low resolution, JPEG artefacts.
-        img = _camera(img, rng)
+        img = _camera(img, rng, mild=cfg.p_low_res == 0.0 and cfg.p_curve == 0.0)
         # 6. Output at MJSynth's height.
         out_h = cfg.output_height
         out_w = max(4, int(round(w * out_h / h)))
@@ -329,9 +333,12 @@ def _text_colours(bg: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray,
     return col, outline
 
 
-def _camera(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Uneven light, defocus or motion blur, sensor noise and a low-resolution round trip."""
+def _camera(img: np.ndarray, rng: np.random.Generator, mild: bool = False) -> np.ndarray:
+    """Uneven light, defocus or motion blur, sensor noise and a low-resolution round trip (little of it when mild)."""
     h, w = img.shape[:2]
+    if mild:
+        img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.1, 0.5) * h / 32))
+        return img + rng.normal(0, rng.uniform(0, 4), img.shape).astype(np.float32)
     # 1. Light falling off across the crop.
     if rng.random() < 0.4:
         gx = np.linspace(rng.uniform(0.6, 1.1), rng.uniform(0.6, 1.1), w, dtype=np.float32)[None, :, None]

@@ -19,7 +19,7 @@ from .model import build_named, logits_model
 RECIPES: dict[str, dict[str, Any]] = {
     "seed": dict(model_size="seed", learning_rate=1e-3, warmup_steps=0, schedule="constant", clipnorm=None,
                  loss_on="softmax", augment=False),
-    "fast": dict(model_size="cpu", learning_rate=2e-3, warmup_steps=300, schedule="cosine", clipnorm=5.0,
+    "fast": dict(model_size="cpu", learning_rate=2e-3, warmup_steps=100, schedule="cosine", clipnorm=5.0,
                  loss_on="logits", augment=True),
 }
 
@@ -245,3 +245,50 @@ def validation_arrays(dataset: Iterable, limit: int, charset: Charset) -> tuple[
         if len(labels) >= limit:
             break
     return np.concatenate(images)[:limit], labels[:limit]
+
+
+def build_or_resume(
+    run_dir: str | Path,
+    cfg: dict[str, Any],
+    num_classes: int,
+    total_steps: int,
+    input_width: int = 128,
+    init_from: str = "",
+    strategy=None,
+    jit_compile: bool | str = "auto",
+) -> tuple[keras.Model, keras.Model, int, float, str]:
+    """(act_model, train_model, initial_epoch, best_val_loss, what happened): resume run_dir, fine-tune, or start."""
+    import contextlib
+
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    ckpt_dir = Path(run_dir) / "checkpoints"
+    with scope:
+        # 1. Resume: weights, optimizer (and so the LR schedule's step) and the epoch reached.
+        train, state = load_resume_state(ckpt_dir)
+        if train is not None:
+            act = act_from_train(train)
+            note = f"resumed from {ckpt_dir / 'last.keras'} after epoch {state['epoch']}"
+            return act, train, int(state["epoch"]), float(state.get("best_val_loss", math.inf)), note
+        # 2. Fresh model, optionally initialised from another run's best.keras (fine-tuning).
+        act, train = build_training_model(cfg, num_classes, total_steps, input_width, jit_compile)
+        note = "new model"
+        if init_from:
+            if not Path(init_from).is_file():
+                raise FileNotFoundError(f"init_from={init_from!r} does not exist (give a best.keras from another run)")
+            source = keras.models.load_model(init_from)
+            copied = transfer_weights(source, act)
+            rebuilt = [l.name for l in act.layers if l.weights and l.name not in copied]
+            note = f"fine-tuning from {init_from}: {len(copied)} layers copied" + (
+                f", rebuilt for the new charset: {rebuilt}" if rebuilt else "")
+    return act, train, 0, math.inf, note
+
+
+def check_training_data(counts: dict[str, int], batch_size: int, min_train: int = 8) -> None:
+    """One-line errors for an empty or tiny dataset, or a batch larger than the data."""
+    n_train, n_val = counts.get("train", 0), counts.get("val", 0)
+    if n_train < min_train:
+        raise ValueError(f"only {n_train} training images: re-run notebook 01 with n_train >= {min_train}")
+    if n_val < 1:
+        raise ValueError("no validation images: re-run notebook 01 with n_val >= 1")
+    if batch_size > n_train:
+        raise ValueError(f"batch_size={batch_size} is larger than the {n_train} training images; use <= {n_train}")

@@ -1,0 +1,167 @@
+"""Word images -> text with a trained CRNN: files or arrays in, one Result per item out (bad files never stop the rest)."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+
+from .charset import Charset
+from .ctc import DECODERS, BKTree, build_lexicon, decode
+from .images import IMAGE_EXTENSIONS, UNREADABLE, ImageError, load_image, preprocess
+
+Item = Union[str, os.PathLike, np.ndarray]
+
+
+@dataclass
+class Result:
+    """One recognised item: text, confidence in [0, 1], and error (None, or an ImageError reason such as 'unreadable_image')."""
+
+    text: str
+    confidence: float
+    error: str | None = None
+    ids: list[int] = field(default_factory=list)
+    source: str | None = None  # the file path, or None for an array
+
+    @property
+    def ok(self) -> bool:
+        """True when the item was read and decoded."""
+        return self.error is None
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """The image files directly inside `folder` (by extension), sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def _as_items(items: Item | Iterable[Item]) -> list[Item]:
+    """A folder, one path, one array, a batch array (N, H, W[, C]) or an iterable of paths/arrays -> a list of items."""
+    if isinstance(items, (str, os.PathLike)):
+        return list(list_images(items)) if Path(items).is_dir() else [items]
+    if isinstance(items, np.ndarray):
+        if items.ndim == 4 or (items.ndim == 3 and items.shape[-1] not in (1, 3, 4)):
+            return list(items)  # (N, H, W, C) or (N, H, W): a batch
+        return [items]  # (H, W) or (H, W, C): one image
+    return list(items)
+
+
+def _to_uint8_range(image: np.ndarray) -> np.ndarray:
+    """Float images in [0, 1] (the model's own input range) -> 0..255, so `preprocess` sees pixel values."""
+    if np.issubdtype(image.dtype, np.floating) and image.size and float(np.nanmax(image)) <= 1.0:
+        return image * 255.0
+    return image
+
+
+class Recognizer:
+    """A CRNN inference model plus its charset: images -> text with the greedy, beam or lexicon decoder."""
+
+    def __init__(self, model, charset: Charset | str, lexicon: "Sequence[str] | BKTree | None" = None) -> None:
+        import tensorflow as tf
+
+        # 1. Check the model and charset agree on the number of classes.
+        self.model = model
+        self.charset = charset if isinstance(charset, Charset) else Charset(charset)
+        classes = int(model.output_shape[-1])
+        if classes != self.charset.num_classes:
+            raise ValueError(f"model outputs {classes} classes but the charset needs {self.charset.num_classes} "
+                             f"({len(self.charset)} characters + blank)")
+        _, self.height, self.width, self.channels = model.input_shape
+        # 2. Build the lexicon's BK-tree once (a 50k-word list takes seconds).
+        self.lexicon = None if lexicon is None else lexicon if isinstance(lexicon, BKTree) else build_lexicon(lexicon)
+        # 3. One traced graph for every batch size: no per-call setup as model.predict has (~5x faster at batch 1).
+        spec = tf.TensorSpec([None, self.height, self.width, self.channels], tf.float32)
+        self._infer = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    @classmethod
+    def from_run_dir(cls, run_dir: str | os.PathLike, lexicon: "Sequence[str] | BKTree | None" = None) -> "Recognizer":
+        """Load run_dir/checkpoints/best.keras (safe mode) and the charset from run_dir/data/dataset.json."""
+        import keras
+
+        run_dir = Path(run_dir)
+        model_path = run_dir / "checkpoints" / "best.keras"
+        info_path = run_dir / "data" / "dataset.json"
+        if not info_path.is_file():
+            raise FileNotFoundError(f"{info_path} not found: run notebooks/01_dataset_preparation.ipynb with this run_dir first")
+        if not model_path.is_file():
+            raise FileNotFoundError(f"{model_path} not found: run notebooks/03_ctc_training.ipynb with this run_dir first")
+        info = json.loads(info_path.read_text())
+        model = keras.models.load_model(model_path, compile=False)  # safe_mode stays on
+        if "image_width" in info and int(info["image_width"]) != model.input_shape[2]:
+            raise ValueError(f"dataset.json image_width {info['image_width']} != model input width {model.input_shape[2]}")
+        return cls(model, Charset(info["charset"]), lexicon=lexicon)
+
+    def preprocess(self, items: Item | Iterable[Item]) -> tuple[np.ndarray, list[str | None], list[str | None]]:
+        """Items -> (N, H, W, 1) float32 model inputs, the error reason per item (None when fine) and the source paths."""
+        items = _as_items(items)
+        batch = np.zeros((len(items), self.height, self.width, 1), np.float32)
+        errors: list[str | None] = [None] * len(items)
+        sources: list[str | None] = [None] * len(items)
+        for i, item in enumerate(items):
+            try:
+                # 1. Files through load_image (its ImageError reasons); arrays checked for a usable shape.
+                if isinstance(item, (str, os.PathLike)):
+                    sources[i] = str(item)
+                    image = load_image(item)
+                else:
+                    image = np.asarray(item)
+                    if image.ndim not in (2, 3) or image.size == 0 or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
+                        raise ImageError(UNREADABLE, None, f"array of shape {image.shape}")
+                    image = _to_uint8_range(image)
+                # 2. The one preprocessing used in training: grey, resize to height, squeeze or pad to width.
+                batch[i] = preprocess(image, self.height, self.width)
+            except ImageError as e:
+                errors[i] = e.reason
+        return batch, errors, sources
+
+    def _predict(self, batch: np.ndarray, batch_size: int) -> np.ndarray:
+        """Model probabilities for preprocessed images, batch_size at a time."""
+        import tensorflow as tf
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
+        if self.channels != 1:  # a model trained on 3-channel input gets the grey image in every channel
+            batch = np.repeat(batch, self.channels, axis=-1)
+        out = [self._infer(tf.constant(batch[i:i + batch_size])).numpy() for i in range(0, len(batch), batch_size)]
+        if not out:
+            return np.zeros((0, int(self.model.output_shape[1]), self.charset.num_classes), np.float32)
+        return np.concatenate(out)
+
+    def probabilities(self, items: Item | Iterable[Item], batch_size: int = 256) -> np.ndarray:
+        """Per-step class probabilities (N, T, classes) for plots; rows of unreadable items are NaN."""
+        batch, errors, _ = self.preprocess(items)
+        ok = np.array([e is None for e in errors], bool)
+        probs = np.full((len(batch), int(self.model.output_shape[1]), self.charset.num_classes), np.nan, np.float32)
+        if ok.any():
+            probs[ok] = self._predict(batch[ok], batch_size)
+        return probs
+
+    def recognize(
+        self,
+        items: Item | Iterable[Item],
+        decoder: str = "greedy",
+        batch_size: int = 256,
+        beam_width: int = 10,
+        max_distance: int = 2,
+    ) -> list[Result]:
+        """Read every item (paths, a folder, or arrays of any size, colour or grey); one Result per item, in order."""
+        # 1. Check the decoder before any work.
+        if decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {decoder!r}; expected one of {', '.join(map(repr, DECODERS))}")
+        if decoder == "lexicon" and self.lexicon is None:
+            raise ValueError("decoder='lexicon' needs a lexicon: Recognizer(model, charset, lexicon=words)")
+        # 2. Preprocess; bad items get an error Result and are left out of the model run.
+        batch, errors, sources = self.preprocess(items)
+        ok = [i for i, e in enumerate(errors) if e is None]
+        results = [Result("", 0.0, error=e, source=s) for e, s in zip(errors, sources)]
+        if not ok:
+            return results
+        # 3. Model, then the chosen CTC decoder.
+        probs = self._predict(batch[ok], batch_size)
+        decoded = decode(probs, self.charset, decoder=decoder, beam_width=beam_width,
+                         lexicon=self.lexicon, max_distance=max_distance)
+        for i, d in zip(ok, decoded):
+            results[i] = Result(d.text, d.confidence, None, list(d.ids), sources[i])
+        return results

@@ -1,0 +1,315 @@
+"""crnn_utils.images: preprocessing to (32, 128, 1), its NumPy/TF parity, decoding errors and fit_size."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from crnn_utils.images import (
+    EMPTY_FILE,
+    IMG_HEIGHT,
+    IMG_WIDTH,
+    MISSING_FILE,
+    TOO_LARGE,
+    TRUNCATED,
+    UNREADABLE,
+    ImageError,
+    fit_size,
+    load_image,
+    preprocess,
+    preprocess_tf,
+    decode_tf,
+)
+
+
+def blurred(rng, h, w, ch, sigma=1.5):
+    """A random uint8 image smoothed so that resizing is not dominated by pixel noise."""
+    img = rng.integers(0, 256, (h, w, ch)).astype(np.float32)
+    img = cv2.GaussianBlur(img, (0, 0), sigma).reshape(h, w, ch)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    return img[..., 0] if ch == 1 else img
+
+
+def encode(img, ext):
+    """RGB(A)/gray uint8 -> encoded bytes via OpenCV (which wants BGR(A))."""
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
+    ok, data = cv2.imencode(ext, img)
+    assert ok
+    return data.tobytes()
+
+
+def check_output(out):
+    assert out.shape == (IMG_HEIGHT, IMG_WIDTH, 1) == (32, 128, 1)
+    assert out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+# ---- preprocess --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(40, 90), (40, 90, 1), (40, 90, 3), (40, 90, 4), (5, 3), (300, 20, 3), (20, 900, 3)])
+def test_preprocess_shape_dtype_range(shape):
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, shape).astype(np.uint8)
+    check_output(preprocess(img))
+
+
+def test_preprocess_gray_channel_axis_is_optional():
+    img = blurred(np.random.default_rng(1), 40, 90, 1)
+    np.testing.assert_array_equal(preprocess(img), preprocess(img[..., None]))
+
+
+def test_preprocess_rgb_uses_bt601_weights():
+    img = np.zeros((32, 128, 3), np.uint8)
+    img[..., 0], img[..., 1], img[..., 2] = 200, 100, 50
+    expected = (0.299 * 200 + 0.587 * 100 + 0.114 * 50) / 255
+    np.testing.assert_allclose(preprocess(img), expected, atol=1e-5)
+
+
+def test_preprocess_rgba_fully_transparent_is_white():
+    img = np.random.default_rng(2).integers(0, 256, (40, 70, 4)).astype(np.uint8)
+    img[..., 3] = 0
+    out = preprocess(img)
+    check_output(out)
+    np.testing.assert_allclose(out, 1.0, atol=1e-6)
+
+
+def test_preprocess_rgba_opaque_equals_rgb():
+    img = blurred(np.random.default_rng(3), 40, 70, 4)
+    img[..., 3] = 255
+    np.testing.assert_allclose(preprocess(img), preprocess(img[..., :3]), atol=1e-6)
+
+
+def test_preprocess_rgba_half_alpha_composites_over_white():
+    img = np.zeros((32, 128, 4), np.uint8)
+    img[..., 3] = 51  # 20 % opaque black over white -> 80 % white
+    np.testing.assert_allclose(preprocess(img), 0.8, atol=1e-5)
+
+
+def test_preprocess_16bit_array_in_unit_range():
+    rng = np.random.default_rng(4)
+    img16 = rng.integers(0, 65536, (40, 90, 3)).astype(np.uint16)
+    out = preprocess(img16)
+    check_output(out)
+    # Same picture as its 8-bit version, up to the 8-bit rounding.
+    img8 = (img16.astype(np.float64) / 65535 * 255).round().astype(np.uint8)
+    assert np.abs(out - preprocess(img8)).max() < 1 / 255
+    # Full-scale white 16-bit is 1.0.
+    np.testing.assert_allclose(preprocess(np.full((32, 50), 65535, np.uint16)), 1.0, atol=1e-6)
+
+
+def test_preprocess_16bit_png_file(tmp_path):
+    rng = np.random.default_rng(5)
+    img16 = rng.integers(0, 65536, (40, 90, 3)).astype(np.uint16)
+    path = tmp_path / "x16.png"
+    assert cv2.imwrite(str(path), img16)
+    loaded = load_image(path)
+    assert loaded.dtype == np.uint8 and loaded.shape == (40, 90, 3)
+    check_output(preprocess(loaded))
+
+
+def test_preprocess_keeps_aspect_and_pads_with_border_median():
+    rng = np.random.default_rng(6)
+    img = rng.integers(0, 256, (32, 64)).astype(np.uint8)
+    img[0, :] = img[-1, :] = img[:, 0] = img[:, -1] = 200  # border all 200 -> median 200
+    img[0, :5] = 10  # a few outliers do not move the median
+    out = preprocess(img)[..., 0]
+    np.testing.assert_allclose(out[:, :64], img / 255.0, atol=1e-6)  # no resize: 32 high already
+    np.testing.assert_allclose(out[:, 64:], 200 / 255.0, atol=1e-6)
+
+
+def test_preprocess_upscales_small_image_to_height_keeping_aspect():
+    img = np.zeros((16, 20), np.uint8)  # -> 32 x 40
+    img[:, :] = 255
+    img[4:12, 4:16] = 0
+    out = preprocess(img)[..., 0]
+    # Content occupies 40 columns; the padding (border median = white) starts right after.
+    assert out[:, :40].min() < 0.1
+    np.testing.assert_allclose(out[:, 40:], 1.0, atol=1e-6)
+
+
+def test_preprocess_squeezes_wide_image_never_drops():
+    img = np.full((32, 400), 255, np.uint8)
+    img[:, -20:] = 0  # a dark bar at the far right end of the word
+    img[:, :20] = 0   # and at the left end
+    out = preprocess(img)[..., 0]
+    check_output(out[..., None])
+    expected = cv2.resize(img.astype(np.float32), (128, 32), interpolation=cv2.INTER_AREA) / 255
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    assert out[:, -3:].max() < 0.05  # the right end is still there, in the last columns
+    assert out[:, :3].max() < 0.05
+    assert out[:, 60:68].min() > 0.95
+
+
+@pytest.mark.parametrize("shape", [(32, 400), (17, 400, 3), (45, 333, 4), (7, 90)])
+def test_white_stays_within_unit_range_after_resizing(shape):
+    img = np.full(shape, 255, np.uint8)
+    out = preprocess(img)
+    assert out.dtype == np.float32
+    assert out.max() <= 1.0 and out.min() >= 1.0 - 1e-6
+
+
+def test_preprocess_tf_white_within_unit_range():
+    tf = pytest.importorskip("tensorflow")
+    for shape in [(32, 400, 1), (17, 400, 3), (45, 333, 4)]:
+        out = preprocess_tf(tf.constant(np.full(shape, 255, np.uint8))).numpy()
+        assert out.max() <= 1.0 and out.min() >= 1.0 - 1e-6
+
+
+def test_preprocess_other_target_size():
+    out = preprocess(np.zeros((10, 10), np.uint8), height=32, width=256)
+    assert out.shape == (32, 256, 1)
+
+
+# ---- fit_size ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "h, w, expected",
+    [
+        (32, 64, (32, 64)),
+        (16, 64, (32, 128)),
+        (64, 64, (32, 32)),
+        (32, 300, (32, 128)),
+        (10, 10000, (32, 128)),
+        (1000, 1, (32, 1)),
+        (3, 5, (32, 53)),
+        (64, 50, (32, 25)),
+    ],
+)
+def test_fit_size(h, w, expected):
+    assert fit_size(h, w) == expected
+
+
+def test_fit_size_custom_target():
+    assert fit_size(32, 200, height=32, width=256) == (32, 200)
+    assert fit_size(48, 300, height=48, width=128) == (48, 128)
+
+
+# ---- NumPy vs TF parity ------------------------------------------------------------------------
+
+PARITY_CASES = [
+    # (h, w, channels): tiny, tall, wide, exact fits, off-by-one, RGBA and gray
+    (1, 1, 3), (2, 3, 1), (5, 7, 4), (10, 40, 3), (16, 16, 1), (32, 64, 3), (32, 128, 4),
+    (31, 127, 3), (33, 129, 1), (32, 300, 3), (50, 400, 4), (7, 500, 3), (13, 211, 1),
+    (64, 20, 3), (100, 30, 4), (200, 50, 1), (300, 7, 3), (48, 97, 4), (40, 90, 3), (24, 180, 1),
+]
+
+
+@pytest.fixture(scope="module")
+def tf():
+    return pytest.importorskip("tensorflow")
+
+
+@pytest.mark.parametrize("h, w, ch", PARITY_CASES)
+def test_preprocess_tf_matches_numpy_on_arrays(tf, h, w, ch):
+    img = blurred(np.random.default_rng(h * 1000 + w), h, w, ch)
+    tf_in = img[..., None] if img.ndim == 2 else img
+    a = preprocess(img)
+    b = preprocess_tf(tf.constant(tf_in)).numpy()
+    assert b.shape == (32, 128, 1) and b.dtype == np.float32
+    assert np.abs(a - b).max() < 1e-5
+
+
+@pytest.mark.parametrize("h, w, ch", PARITY_CASES)
+def test_preprocess_tf_matches_numpy_from_png(tf, tmp_path, h, w, ch):
+    img = blurred(np.random.default_rng(7 + h * 1000 + w), h, w, ch)
+    data = encode(img, ".png")
+    path = tmp_path / "img.png"
+    path.write_bytes(data)
+    a = preprocess(load_image(path))
+    b = preprocess_tf(decode_tf(data)).numpy()
+    # PNG is lossless: both decoders give the same pixels, so the pipelines must agree to float rounding.
+    assert np.abs(a - b).max() < 1e-5
+
+
+@pytest.mark.parametrize("h, w, ch", [c for c in PARITY_CASES if c[2] != 4])
+def test_preprocess_tf_close_to_numpy_from_jpeg(tf, tmp_path, h, w, ch):
+    img = blurred(np.random.default_rng(11 + h * 1000 + w), h, w, ch)
+    data = encode(img, ".jpg")
+    path = tmp_path / "img.jpg"
+    path.write_bytes(data)
+    a = preprocess(load_image(path))
+    b = preprocess_tf(decode_tf(data)).numpy()
+    # JPEG decoding is not bit-exact across decoders: OpenCV's libjpeg and TF's libjpeg-turbo build may use a
+    # different inverse DCT (accurate vs fast integer) and chroma upsampling, so decoded pixels differ by a few
+    # grey levels. The preprocessing itself is identical (see the PNG test), so only a small mean gap is allowed.
+    assert np.abs(a - b).mean() < 0.01
+
+
+def test_decode_tf_channels(tf):
+    rgba = blurred(np.random.default_rng(8), 10, 20, 4)
+    gray = blurred(np.random.default_rng(9), 10, 20, 1)
+    assert tuple(decode_tf(encode(rgba, ".png")).shape) == (10, 20, 4)
+    assert tuple(decode_tf(encode(gray, ".png")).shape) == (10, 20, 1)
+
+
+def test_preprocess_tf_transparent_is_white(tf):
+    img = np.zeros((20, 30, 4), np.uint8)
+    out = preprocess_tf(tf.constant(img)).numpy()
+    np.testing.assert_allclose(out, 1.0, atol=1e-6)
+
+
+# ---- load_image --------------------------------------------------------------------------------
+
+def test_load_image_rgb_order_and_alpha(tmp_path):
+    img = np.zeros((4, 5, 4), np.uint8)
+    img[..., 0], img[..., 1], img[..., 2], img[..., 3] = 10, 20, 30, 40
+    path = tmp_path / "a.png"
+    path.write_bytes(encode(img, ".png"))
+    out = load_image(path)
+    assert out.shape == (4, 5, 4) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, img)
+    path3 = tmp_path / "b.png"
+    path3.write_bytes(encode(img[..., :3].copy(), ".png"))
+    np.testing.assert_array_equal(load_image(path3), img[..., :3])
+
+
+def test_load_image_missing_file(tmp_path):
+    with pytest.raises(ImageError) as e:
+        load_image(tmp_path / "nope.png")
+    assert e.value.reason == MISSING_FILE == "missing_file"
+
+
+def test_load_image_directory_is_missing_file(tmp_path):
+    with pytest.raises(ImageError) as e:
+        load_image(tmp_path)
+    assert e.value.reason == MISSING_FILE
+
+
+def test_load_image_empty_file(tmp_path):
+    path = tmp_path / "empty.jpg"
+    path.write_bytes(b"")
+    with pytest.raises(ImageError) as e:
+        load_image(path)
+    assert e.value.reason == EMPTY_FILE == "empty_file"
+    assert isinstance(e.value, ValueError)
+
+
+@pytest.mark.parametrize("data", [b"this is not an image\n", bytes(range(256)) * 4, b"\x89PNG\r\n\x1a\n" + b"\0" * 40])
+def test_load_image_unreadable(tmp_path, data):
+    path = tmp_path / "bad.png"
+    path.write_bytes(data)
+    with pytest.raises(ImageError) as e:
+        load_image(path)
+    assert e.value.reason == UNREADABLE == "unreadable_image"
+    assert str(path) in str(e.value)
+
+
+def test_load_image_truncated_jpeg(tmp_path):
+    data = encode(blurred(np.random.default_rng(10), 40, 60, 3), ".jpg")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError) as e:
+        load_image(path)
+    assert e.value.reason == TRUNCATED
+
+
+def test_load_image_too_large(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(encode(np.zeros((20, 30), np.uint8), ".png"))
+    with pytest.raises(ImageError) as e:
+        load_image(path, max_pixels=599)
+    assert e.value.reason == TOO_LARGE
+    assert load_image(path, max_pixels=600).shape == (20, 30)

@@ -1,0 +1,120 @@
+"""Notebook tier: the four notebooks chained with papermill on tiny parameters, and nbval over the committed ones."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import papermill as pm
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from run_notebooks import NOTEBOOKS, run_chain  # noqa: E402
+
+# Small enough for CI on 2 cores; the model is the 'tiny' one so a minute of training reads something.
+TINY = {
+    "01": {"n_train": 600, "n_val": 64, "n_test": 64, "seed": 0},
+    "02": {"model_size": "tiny"},
+    "03": {"epochs": 2, "batch_size": 32, "steps_per_epoch": 10, "time_budget_minutes": 3.0, "val_decode_images": 64},
+    "04": {"n_test": 64, "beam_width": 4, "images_dir": str(ROOT / "data" / "samples")},
+}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def chained_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run") / "tiny"
+    run_chain(str(run_dir), TINY, timeout=900)
+    return run_dir
+
+
+def test_every_contract_file_is_written(chained_run):
+    for rel in ["data/dataset.json", "model/config.json", "model/summary.txt", "checkpoints/best.keras",
+                "history.csv", "train_summary.json", "eval/metrics.json", "eval/predictions.csv",
+                "export/model.tflite"] + NOTEBOOKS:
+        assert (chained_run / rel).exists(), rel
+
+
+def test_dataset_json_counts(chained_run):
+    info = json.loads((chained_run / "data" / "dataset.json").read_text())
+    assert info["num_classes"] == 63 and len(info["charset"]) == 62
+    assert info["counts"] == {"train": 600, "val": 64, "test": 64}
+    for split, seen in info["seen"].items():
+        assert seen == info["counts"][split] + sum(info["skipped"][split].values())
+
+
+def test_model_config(chained_run):
+    cfg = json.loads((chained_run / "model" / "config.json").read_text())
+    assert cfg["model_size"] == "tiny" and cfg["time_steps"] == 31 and cfg["num_classes"] == 63
+
+
+def test_train_summary(chained_run):
+    s = json.loads((chained_run / "train_summary.json").read_text())
+    assert s["epochs_run"] == 2 and s["best_val_loss"] is not None
+    for key in ("val_word_accuracy", "val_cer", "wall_seconds", "images_per_second"):
+        assert key in s
+    assert 0 <= s["val_word_accuracy"] <= 1 and s["images_per_second"] > 0
+    history = (chained_run / "history.csv").read_text().splitlines()
+    assert len(history) == 3 and "val_word_acc" in history[0] and "blank_share" in history[0]
+
+
+def test_metrics_json(chained_run):
+    m = json.loads((chained_run / "eval" / "metrics.json").read_text())
+    for decoder in ("greedy", "beam", "lexicon"):
+        assert m[decoder]["n_images"] == 64
+        assert {"word_accuracy", "word_accuracy_ci", "cer"} <= set(m[decoder])
+    for name, check in m["export_check"].items():
+        assert check["same text as Keras"] == 1.0, name
+    lines = (chained_run / "eval" / "predictions.csv").read_text().splitlines()
+    assert lines[0].startswith("image,label,prediction") and len(lines) == 65
+
+
+def test_resume_rerun_does_not_retrain(chained_run):
+    """Re-running 03 on the same run_dir resumes: nothing left to do at epochs=2, history unchanged."""
+    before = (chained_run / "history.csv").read_text()
+    run_chain(str(chained_run), TINY, only=["03"], timeout=600)
+    assert (chained_run / "history.csv").read_text() == before
+    s = json.loads((chained_run / "train_summary.json").read_text())
+    assert "resumed" in s["note"] and s["epochs_run"] == 2
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"dataset": "mjsnth"}, "dataset='mjsnth' is not allowed"),
+    ({"n_train": -5}, "n_train=-5 is out of range"),
+])
+def test_bad_parameter_stops_with_one_line(tmp_path, params, message):
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        pm.execute_notebook(str(ROOT / "notebooks" / NOTEBOOKS[0]), str(tmp_path / "out.ipynb"),
+                            parameters={"run_dir": str(tmp_path / "r"), **params}, cwd=str(ROOT),
+                            kernel_name="python3", progress_bar=False, execution_timeout=300)
+    assert err.value.ename == "ParameterError" and message in err.value.evalue
+    # The failing cell is the check cell right after the injected parameters, not something deep inside.
+    nb = json.loads((tmp_path / "out.ipynb").read_text())
+    failed = [c for c in nb["cells"] if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    assert len(failed) == 1 and "check_choice(\"dataset\"" in "".join(failed[0]["source"])
+
+
+def test_misspelled_parameter_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="unknown parameter"):
+        run_chain(str(tmp_path / "r"), {"01": {"n_trian": 5}}, only=["01"])
+
+
+def test_nbval_over_committed_notebooks(tmp_path):
+    """nbval --nbval-lax on copies of the committed notebooks with tiny parameters injected (outputs kept)."""
+    from papermill.parameterize import parameterize_notebook
+    import nbformat
+
+    run_dir = tmp_path / "nbval_run"
+    for name in NOTEBOOKS:
+        nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+        nb = parameterize_notebook(nb, {"run_dir": str(run_dir), **TINY[name[:2]]})
+        for cell in nb.cells:  # nbval compares only cells with an execution count; the injected one has none
+            if "injected-parameters" in cell.metadata.get("tags", []):
+                cell.execution_count = None
+        nbformat.write(nb, tmp_path / name)
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=900",
+         "-p", "no:cacheprovider", "-q", *[str(tmp_path / n) for n in NOTEBOOKS]],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert out.returncode == 0, out.stdout[-4000:]

@@ -1,0 +1,208 @@
+"""Recognizer (files/arrays -> text, bad files reported) and exports (.keras, SavedModel, TFLite) against greedy_decode."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import keras
+import numpy as np
+import pytest
+
+from crnn_utils.charset import Charset
+from crnn_utils.ctc import greedy_decode
+from crnn_utils.export import (
+    GreedyDecode,
+    decoding_model,
+    export_all,
+    ids_to_texts,
+    run_saved_model,
+    run_tflite,
+    tflite,
+    tflite_outputs,
+)
+from crnn_utils.model import build_named
+from crnn_utils.recognizer import Recognizer, Result
+
+CHARSET = Charset.seed()
+
+
+@pytest.fixture(scope="module")
+def act_model() -> keras.Model:
+    """The tiny model with random weights; its logits kernel scaled up so softmax is sharp and confidences non-trivial."""
+    keras.utils.set_random_seed(0)
+    model = build_named("tiny")
+    kernel, bias = model.get_layer("logits").get_weights()
+    rng = np.random.default_rng(1)
+    model.get_layer("logits").set_weights([rng.normal(0, 20, kernel.shape).astype(np.float32), bias])
+    return model
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    rng = np.random.default_rng(2)
+    noise = rng.random((6, 32, 128, 1), dtype=np.float32)
+    columns = rng.random((6, 1, 128, 1), dtype=np.float32)
+    return (0.5 * noise + 0.5 * columns).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def exported(act_model, tmp_path_factory):
+    return export_all(act_model, tmp_path_factory.mktemp("export"), CHARSET)
+
+
+def unpadded(ids: np.ndarray) -> list[list[int]]:
+    return [[int(i) for i in row if i >= 0] for row in ids]
+
+
+def assert_matches_greedy(ids, confidence, probs) -> None:
+    """Exported (ids, confidence) equal greedy_decode of the act_model's probabilities: ids exactly, confidence closely."""
+    expected = greedy_decode(probs, CHARSET)
+    assert ids.dtype == np.int32 and ids.shape == probs.shape[:2]
+    assert unpadded(ids) == [d.ids for d in expected]
+    for row, d in zip(ids, expected):  # left-aligned, then only -1
+        assert (row[len(d.ids):] == -1).all()
+    assert min(d.confidence for d in expected) > 1e-30  # non-trivial, so the relative check means something
+    np.testing.assert_allclose(confidence, [d.confidence for d in expected], rtol=1e-4, atol=0)
+
+
+def test_greedy_decode_layer_equals_numpy_decoder() -> None:
+    # Sharp random probabilities with many repeats and blanks, plus the all-blank and all-one-char edge cases.
+    rng = np.random.default_rng(0)
+    steps, classes = 31, CHARSET.num_classes
+    paths = rng.choice([0, 1, 5, CHARSET.blank], size=(40, steps), p=[0.3, 0.2, 0.1, 0.4])
+    paths[0] = CHARSET.blank
+    paths[1] = 3
+    probs = np.full((40, steps, classes), 0.1 / (classes - 1), np.float32)
+    np.put_along_axis(probs, paths[..., None], rng.uniform(0.5, 1.0, (40, steps, 1)).astype(np.float32), -1)
+    out = GreedyDecode(CHARSET.blank)(probs)
+    assert_matches_greedy(np.asarray(out["ids"]), np.asarray(out["confidence"]), probs)
+    assert unpadded(np.asarray(out["ids"]))[:2] == [[], [3]]
+
+
+def test_decoding_model_equals_greedy_decode(act_model, images) -> None:
+    out = decoding_model(act_model).predict_on_batch(images)
+    assert_matches_greedy(out["ids"], out["confidence"], act_model.predict_on_batch(images))
+
+
+def test_export_all_writes_three_formats(exported, act_model, images) -> None:
+    assert {"keras", "saved_model", "tflite", "charset"} <= set(exported)
+    assert (exported["saved_model"] / "saved_model.pb").is_file()
+    assert exported["charset"].read_text() == CHARSET.chars
+    # model.keras is the decoding model and reloads in safe mode.
+    loaded = keras.models.load_model(exported["keras"])
+    assert any(isinstance(layer, GreedyDecode) for layer in loaded.layers)
+    out = loaded.predict_on_batch(images)
+    assert_matches_greedy(out["ids"], out["confidence"], act_model.predict_on_batch(images))
+
+
+def test_saved_model_matches_keras(exported, act_model, images) -> None:
+    ids, confidence = run_saved_model(exported["saved_model"], images)
+    assert_matches_greedy(ids, confidence, act_model.predict_on_batch(images))
+    assert ids_to_texts(ids, CHARSET) == [d.text for d in greedy_decode(act_model.predict_on_batch(images), CHARSET)]
+
+
+def test_tflite_matches_keras_builtin_ops_only(exported, act_model, images) -> None:
+    assert b"Flex" not in exported["tflite"].read_bytes()  # no SELECT_TF_OPS kernels
+    probs = act_model.predict_on_batch(images)
+    for batch in (images[:1], images):  # the dynamic batch dimension resizes
+        ids, confidence = run_tflite(exported["tflite"], batch)
+        assert_matches_greedy(ids, confidence, probs[: len(batch)])
+
+
+def test_tflite_probabilities_within_1e4(act_model, images, tmp_path) -> None:
+    path = tflite(act_model, tmp_path / "probs.tflite")
+    probs = tflite_outputs(path, images)["probs"]
+    np.testing.assert_allclose(probs, act_model.predict_on_batch(images), atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def recognizer(act_model) -> Recognizer:
+    return Recognizer(act_model, CHARSET, lexicon=["hello", "world", "Qh", "oh"])
+
+
+def word_image(width: int, height: int, colour: bool, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = np.full((height, width, 3), 230, np.uint8)
+    cv2.putText(img, "hi", (2, height - 4), cv2.FONT_HERSHEY_SIMPLEX, height / 40, (20, 40, 200), 2)
+    img = (img * rng.uniform(0.8, 1.0)).astype(np.uint8)
+    return img if colour else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+
+
+def test_folder_with_bad_files_reads_the_rest(recognizer, tmp_path) -> None:
+    good = {"a.png": word_image(200, 50, True, 0), "b.jpg": word_image(60, 20, False, 1), "d.png": word_image(400, 40, True, 2)}
+    for name, img in good.items():
+        cv2.imwrite(str(tmp_path / name), img)
+    (tmp_path / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    (tmp_path / "e.png").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("not an image")
+    results = recognizer.recognize(tmp_path)
+    assert [r.source.rsplit("/", 1)[-1] for r in results] == ["a.png", "b.jpg", "c.png", "d.png", "e.png"]
+    assert [r.error for r in results] == [None, None, "unreadable_image", None, "empty_file"]
+    assert results[2] == Result("", 0.0, "unreadable_image", [], str(tmp_path / "c.png"))
+    assert all(0 < r.confidence <= 1 for r in results if r.ok)
+    # A missing path is reported too, and the same files as a list give the same texts.
+    again = recognizer.recognize([tmp_path / "a.png", tmp_path / "missing.png", tmp_path / "d.png"])
+    assert [r.error for r in again] == [None, "missing_file", None]
+    assert [again[0].text, again[2].text] == [results[0].text, results[3].text]
+    probs = recognizer.probabilities(tmp_path)
+    assert probs.shape == (5, 31, CHARSET.num_classes)
+    assert np.isnan(probs[2]).all() and np.isfinite(probs[[0, 1, 3]]).all()
+
+
+def test_colour_grey_any_size_and_float_inputs(recognizer, act_model) -> None:
+    colour = word_image(173, 45, True, 3)
+    grey = cv2.cvtColor(colour, cv2.COLOR_RGB2GRAY)
+    rgba = np.dstack([colour, np.full(colour.shape[:2], 255, np.uint8)])
+    small = word_image(30, 12, True, 4)
+    ready = recognizer.preprocess([grey])[0][0]  # (32, 128, 1) float in [0, 1]
+    results = recognizer.recognize([colour, grey, rgba, grey[..., None], small, ready])
+    assert all(r.ok for r in results)
+    # Colour and its grey version agree up to the uint8 rounding of cvtColor; RGBA (opaque) and (H, W, 1) exactly.
+    p = recognizer.probabilities([colour, grey, rgba, grey[..., None], ready])
+    np.testing.assert_allclose(p[0], p[1], atol=0.02)
+    np.testing.assert_array_equal(p[0], p[2])
+    np.testing.assert_array_equal(p[1], p[3])
+    np.testing.assert_allclose(p[1], p[4], atol=1e-5)  # a float [0, 1] model input passes through unchanged
+    # Recognizer texts equal greedy_decode on the model run directly.
+    assert [results[1].text] == [d.text for d in greedy_decode(act_model.predict_on_batch(ready[None]), CHARSET)]
+    # A batch array (N, 32, 128, 1) is N items; an empty or odd-shaped array is an error result, not an exception.
+    assert len(recognizer.recognize(np.stack([ready, ready]))) == 2
+    bad = recognizer.recognize([np.zeros((0, 5), np.uint8), np.zeros((4, 4, 7), np.uint8), grey])
+    assert [r.error for r in bad] == ["unreadable_image", "unreadable_image", None]
+
+
+def test_decoders_and_batch_sizes(recognizer) -> None:
+    items = [word_image(100 + 20 * i, 32, i % 2 == 0, i) for i in range(5)]
+    greedy = recognizer.recognize(items, batch_size=256)
+    assert [r.text for r in recognizer.recognize(items, batch_size=1)] == [r.text for r in greedy]
+    assert [r.text for r in recognizer.recognize(items, batch_size=2)] == [r.text for r in greedy]
+    beam = recognizer.recognize(items, decoder="beam")
+    lex = recognizer.recognize(items, decoder="lexicon")
+    assert len(beam) == len(lex) == 5 and all(r.ok for r in beam + lex)
+    assert all(b.confidence >= g.confidence - 1e-6 for b, g in zip(beam, greedy))  # a labelling sums its paths
+    with pytest.raises(ValueError, match="unknown decoder"):
+        recognizer.recognize(items, decoder="viterbi")
+    with pytest.raises(ValueError, match="needs a lexicon"):
+        Recognizer(recognizer.model, CHARSET).recognize(items, decoder="lexicon")
+    assert recognizer.recognize([]) == []
+
+
+def test_charset_must_match_model(act_model) -> None:
+    with pytest.raises(ValueError, match="63 classes"):
+        Recognizer(act_model, Charset("abc"))
+
+
+def test_from_run_dir(act_model, tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="notebooks/01") as err:
+        Recognizer.from_run_dir(tmp_path)
+    assert "\n" not in str(err.value)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "dataset.json").write_text(json.dumps({"charset": CHARSET.chars, "image_width": 128}))
+    with pytest.raises(FileNotFoundError, match="notebooks/03_ctc_training.ipynb") as err:
+        Recognizer.from_run_dir(tmp_path)
+    assert "\n" not in str(err.value)
+    (tmp_path / "checkpoints").mkdir()
+    act_model.save(tmp_path / "checkpoints" / "best.keras")
+    loaded = Recognizer.from_run_dir(tmp_path)
+    image = word_image(90, 30, True, 7)
+    np.testing.assert_allclose(loaded.probabilities([image]), Recognizer(act_model, CHARSET).probabilities([image]), atol=1e-6)

@@ -1,0 +1,114 @@
+"""crnn_utils.synth: fonts, lexicon, deterministic rendering and the MJSynth-layout writer."""
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crnn_utils.charset import Charset
+from crnn_utils.datasets import read_mjsynth
+from crnn_utils.images import load_image
+from crnn_utils.synth import SynthConfig, SyntheticWords, available_fonts, lexicon, write_mjsynth_layout
+
+ALNUM = set(string.ascii_letters + string.digits)
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return SyntheticWords(seed=0)
+
+
+def test_available_fonts():
+    fonts = available_fonts()
+    assert len(fonts) >= 10
+    assert "DejaVuSans" in fonts
+    assert any("matplotlib" in p and p.endswith("DejaVuSans.ttf") for p in fonts["DejaVuSans"])
+    for family, paths in fonts.items():
+        assert paths, family
+        assert all(Path(p).is_file() and p.lower().endswith((".ttf", ".otf")) for p in paths)
+
+
+def test_lexicon_words_are_alphanumeric():
+    words = lexicon()
+    assert len(words) == 50_000
+    assert all(w and set(w) <= ALNUM for w in words)
+    assert "the" in words[:10]
+    assert len(set(words)) > 0.9 * len(words)
+
+
+def test_render_is_deterministic(gen):
+    again = SyntheticWords(seed=0)
+    for i in (0, 7, 123):
+        img1, label1 = gen.render(i)
+        img2, label2 = again.render(i)
+        assert label1 == label2
+        assert img1.shape == img2.shape
+        np.testing.assert_array_equal(img1, img2)
+
+
+def test_render_differs_between_seeds_and_indices(gen):
+    other = SyntheticWords(seed=1)
+    samples0 = [gen.render(i) for i in range(3)]
+    samples1 = [other.render(i) for i in range(3)]
+    for (a, _), (b, _) in zip(samples0, samples1):
+        assert a.shape != b.shape or not np.array_equal(a, b)
+    assert [s[1] for s in samples0] != [s[1] for s in samples1]
+    assert samples0[0][1] != samples0[1][1] or not np.array_equal(samples0[0][0], samples0[1][0])
+
+
+def test_render_image_format(gen):
+    for i in range(6):
+        img, label = gen.render(i)
+        assert img.dtype == np.uint8
+        assert img.ndim == 3 and img.shape[2] == 3
+        assert img.shape[0] == 32
+        assert img.shape[1] >= 4
+        assert img.std() > 0  # not a blank canvas
+
+
+def test_labels_within_seed_charset_and_max_len(gen):
+    cs = Charset.seed()
+    cfg = SynthConfig()
+    labels = [gen.text(np.random.default_rng([0, i])) for i in range(400)]
+    assert all(1 <= len(s) <= cfg.max_len for s in labels)
+    assert all(all(c in cs for c in s) for s in labels)
+    assert all(cs.skip_reason(s) is None for s in labels)
+    # The mix holds lexicon words, upper case and digits.
+    assert any(s.isupper() for s in labels) and any(c.isdigit() for s in labels for c in s)
+
+
+def test_max_len_config_is_respected():
+    short = SyntheticWords(seed=3, config=SynthConfig(max_len=4))
+    labels = [short.text(np.random.default_rng([3, i])) for i in range(200)]
+    assert max(len(s) for s in labels) <= 4
+
+
+def test_write_mjsynth_layout(tmp_path):
+    counts = {"train": 20, "val": 5, "test": 5}
+    out = write_mjsynth_layout(tmp_path, counts, workers=1, progress=False)
+    assert Path(out) == tmp_path
+    lex = (tmp_path / "lexicon.txt").read_text().splitlines()
+    assert lex and len(lex) == len(set(lex)) and all(w == w.lower() for w in lex)
+    seen_paths = set()
+    for split, n in counts.items():
+        lines = (tmp_path / f"annotation_{split}.txt").read_text().splitlines()
+        assert len(lines) == n
+        records = list(read_mjsynth(tmp_path, split))
+        assert len(records) == n
+        for line, rec in zip(lines, records):
+            rel, idx = line.split()
+            assert rel.startswith("./") and rec.path.endswith(rel[2:])
+            assert rec.label.lower() == lex[int(idx)]  # MJSynth: the number is a 0-based line of lexicon.txt
+            assert rec.label and set(rec.label) <= ALNUM
+            assert Path(rec.path).is_file()
+            assert load_image(rec.path).shape[0] == 32
+            seen_paths.add(rec.path)
+    assert len(seen_paths) == sum(counts.values())
+    # Indices run train, val, test; the file name's label is the one the generator renders at that index.
+    first_train = (tmp_path / "annotation_train.txt").read_text().split()[0]
+    first_val = (tmp_path / "annotation_val.txt").read_text().split()[0]
+    assert Path(first_train).name.startswith("0_")
+    assert Path(first_val).name.startswith("20_")
+    assert Path(first_val).name.split("_")[1] == SyntheticWords(seed=0).render(20)[1]

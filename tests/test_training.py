@@ -1,0 +1,130 @@
+"""Training: recipes, resume, time budget, NaN guard, fine-tuning, MirroredStrategy on two logical CPUs."""
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from crnn_utils import datasets, training
+from crnn_utils.charset import Charset
+
+CS = Charset.seed()
+BATCH, MAX_LEN, STEPS = 16, 16, 2
+
+
+def _train_ds(data_dir):
+    return datasets.make_dataset(datasets.shard_paths(data_dir, "train"), BATCH, MAX_LEN, CS.blank,
+                                 shuffle=True, repeat=True, seed=0)
+
+
+def _val_ds(data_dir):
+    return datasets.make_dataset(datasets.shard_paths(data_dir, "val"), BATCH, MAX_LEN, CS.blank)
+
+
+def _fit(run_dir, data_dir, epochs, cfg=None, init_from=""):
+    """What notebook 03 does, in miniature; returns (act, history rows, initial_epoch, note)."""
+    keras.utils.set_random_seed(0)
+    cfg = cfg or training.recipe("fast", model_size="tiny")
+    act, train, initial, best, note = training.build_or_resume(
+        run_dir, cfg, CS.num_classes, total_steps=epochs * STEPS, init_from=init_from)
+    best_cb = training.BestCheckpoint(act, run_dir / "checkpoints" / "best.keras", best=best)
+    cbs = [best_cb, training.ResumeState(run_dir / "checkpoints", best_cb),
+           keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial > 0)]
+    if initial < epochs:
+        train.fit(_train_ds(data_dir), steps_per_epoch=STEPS, epochs=epochs, initial_epoch=initial,
+                  validation_data=_val_ds(data_dir), callbacks=cbs, verbose=0)
+    rows = (run_dir / "history.csv").read_text().strip().splitlines()[1:]
+    return act, rows, initial, note
+
+
+def test_recipes_and_errors():
+    assert training.recipe("seed")["model_size"] == "seed"
+    assert training.recipe("fast", learning_rate=None)["learning_rate"] == training.RECIPES["fast"]["learning_rate"]
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        training.recipe("fastest")
+    with pytest.raises(ValueError, match="batch_size=100 is larger than the 50"):
+        training.check_training_data({"train": 50, "val": 5}, 100)
+    with pytest.raises(ValueError, match="only 0 training images"):
+        training.check_training_data({"train": 0, "val": 5}, 8)
+    with pytest.raises(FileNotFoundError, match="01_dataset_preparation"):
+        datasets.load_dataset_info("/nonexistent/run/data")
+
+
+def test_schedule_warms_up_then_decays():
+    sched = training.learning_rate_schedule(1e-3, total_steps=100, warmup_steps=10)
+    lr = [float(sched(s)) for s in (0, 10, 55, 100)]
+    assert lr[0] < lr[1] and math.isclose(lr[1], 1e-3, rel_tol=1e-5) and lr[2] < lr[1] and lr[3] < lr[2]
+
+
+def test_resume_reaches_same_epoch_count_as_uninterrupted(tmp_path, tiny_shards):
+    # Uninterrupted: 3 epochs in one go.
+    _, rows_full, _, _ = _fit(tmp_path / "full", tiny_shards, epochs=3)
+    # Interrupted: stop after epoch 1, then re-run asking for 3.
+    _, rows_1, initial_1, _ = _fit(tmp_path / "resumed", tiny_shards, epochs=1)
+    state = json.loads((tmp_path / "resumed" / "checkpoints" / "state.json").read_text())
+    assert state["epoch"] == 1 and initial_1 == 0 and len(rows_1) == 1
+    _, rows_2, initial_2, note = _fit(tmp_path / "resumed", tiny_shards, epochs=3)
+    assert initial_2 == 1 and "resumed" in note
+    assert len(rows_2) == len(rows_full) == 3
+    assert [r.split(",")[0] for r in rows_2] == ["0", "1", "2"]
+    # The optimizer state came back too: its step counter continued from epoch 1's.
+    train, _ = training.load_resume_state(tmp_path / "resumed" / "checkpoints")
+    assert int(train.optimizer.iterations.numpy()) == 3 * STEPS
+    # best.keras is the inference model and loads in safe mode.
+    best = keras.models.load_model(tmp_path / "resumed" / "checkpoints" / "best.keras")
+    assert best.output_shape == (None, 31, CS.num_classes)
+
+
+def test_time_budget_stops_training(tmp_path, tiny_shards):
+    cfg = training.recipe("fast", model_size="tiny")
+    act, train = training.build_training_model(cfg, CS.num_classes, total_steps=100)
+    budget = training.TimeBudget(minutes=1e-9)
+    hist = train.fit(_train_ds(tiny_shards), steps_per_epoch=50, epochs=5, callbacks=[budget], verbose=0)
+    assert budget.hit and len(hist.history["loss"]) == 1
+
+
+def test_nan_guard_stops_and_reports(tiny_shards, capsys):
+    cfg = training.recipe("fast", model_size="tiny")
+    act, train = training.build_training_model(cfg, CS.num_classes, total_steps=10)
+    w = act.get_layer("logits").get_weights()
+    act.get_layer("logits").set_weights([np.full_like(w[0], np.nan), w[1]])
+    guard = training.NaNGuard()
+    train.fit(_train_ds(tiny_shards), steps_per_epoch=5, epochs=2, callbacks=[guard], verbose=0)
+    assert guard.bad == (1, 0)
+    assert "Loss became nan at epoch 1, batch 0" in capsys.readouterr().out
+
+
+def test_decoded_metrics_logs_accuracy_cer_blank_share(tiny_shards):
+    cfg = training.recipe("fast", model_size="tiny")
+    act, train = training.build_training_model(cfg, CS.num_classes, total_steps=10)
+    x, labels = training.validation_arrays(_val_ds(tiny_shards), 8, CS)
+    cb = training.DecodedMetrics(act, x, labels, CS, verbose=False)
+    cb.set_model(train)
+    logs = {}
+    cb.on_epoch_end(0, logs)
+    assert set(logs) >= {"val_word_acc", "val_cer", "blank_share", "lr"}
+    assert 0 <= logs["val_word_acc"] <= 1 and 0 <= logs["blank_share"] <= 1 and logs["val_cer"] >= 0
+
+
+def test_fine_tune_with_a_different_charset(tmp_path, tiny_shards):
+    act, _, _, _ = _fit(tmp_path / "base", tiny_shards, epochs=1)
+    cfg = training.recipe("fast", model_size="tiny")
+    new_act, _, _, _, note = training.build_or_resume(tmp_path / "ft", cfg, num_classes=11, total_steps=10,
+                                                      init_from=str(tmp_path / "base" / "checkpoints" / "best.keras"))
+    assert "rebuilt for the new charset: ['logits']" in note
+    np.testing.assert_array_equal(new_act.get_layer("conv1").get_weights()[0], act.get_layer("conv1").get_weights()[0])
+    np.testing.assert_array_equal(new_act.get_layer("blstm2").get_weights()[0],
+                                  act.get_layer("blstm2").get_weights()[0])
+    assert new_act.output_shape == (None, 31, 11)
+    with pytest.raises(FileNotFoundError, match="init_from"):
+        training.build_or_resume(tmp_path / "x", cfg, 11, 10, init_from=str(tmp_path / "missing.keras"))
+
+
+def test_seed_recipe_trains_on_softmax_outputs(tiny_shards):
+    cfg = training.recipe("seed", model_size="tiny")
+    act, train = training.build_training_model(cfg, CS.num_classes, total_steps=4)
+    assert train is act and isinstance(train.loss, training.SeedCTCLoss)
+    hist = train.fit(_train_ds(tiny_shards), steps_per_epoch=2, epochs=1, verbose=0)
+    assert math.isfinite(hist.history["loss"][0])
