@@ -1,6 +1,6 @@
 """Does read_mjsynth stream? Peak memory and speed over a 9M-line vs a 1M-line annotation file (MJSynth has ~9M lines).
 
-Usage: python benchmarks/bench_annotations.py [--lines 9000000] [--small 1000000]
+Usage: python benchmarks/bench_annotations.py [--lines 9000000] [--small 1000000] [--out PATH]
 Writes benchmarks/results/annotations.json. Each measurement runs in a fresh process so ru_maxrss is its own.
 """
 from __future__ import annotations
@@ -63,6 +63,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=9_000_000)
     ap.add_argument("--small", type=int, default=1_000_000)
+    ap.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
     ap.add_argument("--measure", nargs=2, metavar=("DIR", "SPLIT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
@@ -90,9 +91,9 @@ def main() -> None:
                   f"ru_maxrss delta {run['maxrss_delta_mb']:.1f} MB")
     result = {"runs": runs, "python": platform.python_version(), "machine": platform.machine(),
               "platform": platform.platform(terse=True)}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"saved {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"saved {args.out}")
 
 
 if __name__ == "__main__":

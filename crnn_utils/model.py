@@ -46,6 +46,7 @@ def build_crnn(
     batchnorm: str = "seed",
     lstm_units: int = 128,
     dropout: float = 0.2,
+    shortcut: bool = False,
     name: str = "act_model",
 ) -> keras.Model:
     """The inference model (the seed's `act_model`): image -> per-step class probabilities (batch, T, classes)."""
@@ -81,13 +82,18 @@ def build_crnn(
 
     # 3. Height 1 -> a sequence of time steps (a Reshape, not the seed's Lambda, so files load in safe mode).
     x = layers.Reshape((-1, x.shape[-1]), name="squeeze")(x)
+    features = x
 
     # 4. Two bidirectional LSTMs read the sequence both ways.
     for i in (1, 2):
         lstm = layers.LSTM(lstm_units, return_sequences=True, dropout=dropout, name=f"lstm{i}")
         x = layers.Bidirectional(lstm, name=f"blstm{i}")(x)
 
-    # 5. Per-step class scores; softmax kept as its own layer so training can use the logits.
+    # 5. Optionally let the classifier see the conv features too: each column can then be read on its own
+    #    from the first steps, which shortens the CTC plateau; the LSTMs add context on top.
+    if shortcut:
+        x = layers.Concatenate(name="shortcut")([features, x])
+    # 6. Per-step class scores; softmax kept as its own layer so training can use the logits.
     logits = layers.Dense(num_classes, name="logits")(x)
     probs = layers.Activation("softmax", name="softmax", dtype="float32")(logits)
     return keras.Model(inputs, probs, name=name)

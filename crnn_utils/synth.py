@@ -305,7 +305,7 @@ def _background(h: int, w: int, rng: np.random.Generator, cfg: SynthConfig) -> n
         y, x = int(rng.integers(0, src.shape[0] - ch + 1)), int(rng.integers(0, src.shape[1] - cw + 1))
         crop = cv2.resize(src[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
         if rng.random() < 0.5:  # tint and soften so text on it stays a readable signal
-            crop = crop * rng.uniform(0.4, 1.0) + rng.uniform(0, 255, 3) * rng.uniform(0.0, 0.6)
+            crop = crop * rng.uniform(0.3, 0.8) + rng.uniform(0, 255, 3) * rng.uniform(0.2, 0.7)
         return np.clip(crop, 0, 255)
     base = rng.uniform(0, 255, 3).astype(np.float32)
     if u < cfg.p_photo_background + 0.25:
@@ -316,14 +316,14 @@ def _background(h: int, w: int, rng: np.random.Generator, cfg: SynthConfig) -> n
             np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
         return base * (1 - t) + other * t + np.zeros((h, w, 1), np.float32)
     noise = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), float(rng.uniform(0.5, 6)))
-    noise = noise / (noise.std() + 1e-6) * rng.uniform(5, 40)
+    noise = noise / (noise.std() + 1e-6) * rng.uniform(5, 25)
     return np.clip(base + noise[..., None], 0, 255)
 
 
 def _text_colours(bg: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A text colour whose luminance differs from the background's by a random, sometimes small, contrast."""
     lum = float((bg.reshape(-1, 3) @ np.float32([0.299, 0.587, 0.114])).mean())
-    contrast = rng.uniform(50, 200)
+    contrast = rng.uniform(70, 220)
     target = lum - contrast if (lum > 127 or rng.random() < 0.2) and lum - contrast > 0 else lum + contrast
     target = float(np.clip(target, 0, 255))
     col = rng.uniform(0, 255, 3).astype(np.float32)
@@ -360,7 +360,7 @@ def _camera(img: np.ndarray, rng: np.random.Generator, mild: bool = False) -> np
         small = cv2.resize(img, (max(2, int(w * f)), max(2, int(h * f))), interpolation=cv2.INTER_AREA)
         img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     # 4. Sensor noise.
-    img = img + rng.normal(0, rng.uniform(0, 10), img.shape).astype(np.float32)
+    img = img + rng.normal(0, rng.uniform(0, 7), img.shape).astype(np.float32)
     # 5. Sometimes the photo was grey to begin with.
     if rng.random() < 0.1:
         g = img @ np.float32([0.299, 0.587, 0.114])

@@ -79,7 +79,8 @@ def get_strategy(name: str = "auto"):
 def build_training_model(cfg: dict[str, Any], num_classes: int, total_steps: int,
                          input_width: int = 128, jit_compile: bool | str = "auto") -> tuple[keras.Model, keras.Model]:
     """(act_model, train_model): the inference model and a compiled model sharing its weights."""
-    act = build_named(cfg["model_size"], num_classes=num_classes, input_width=input_width)
+    act = build_named(cfg["model_size"], num_classes=num_classes, input_width=input_width,
+                      **cfg.get("model_options", {}))
     train = act if cfg["loss_on"] == "softmax" else logits_model(act)
     compile_training_model(train, cfg, num_classes, total_steps, jit_compile)
     return act, train

@@ -1,0 +1,286 @@
+"""Training throughput (images/s): where does a CPU training step's time go, model or input pipeline?
+
+Five measurements for one model size, on the same rendered words:
+  a  in-memory: one real batch repeated (tf.data.Dataset.from_tensors(batch).repeat()) -> fit; the step's own rate
+  b  shards:    fit on make_dataset(shards, shuffle=True, augment=True, repeat=True), as notebook 03 trains
+  c  jpeg:      fit on a tf.data pipeline straight from the JPEG files (read_file -> decode_tf -> preprocess_tf)
+  d  seed:      the seed's way: NumPy arrays (image, padded labels, input_length, label_length) into
+                build_seed_training_model with a dummy y and loss=lambda y_true, y_pred: y_pred
+  e  pipeline only: images/s the shard and the JPEG pipelines deliver when nothing trains
+Pipeline overhead = 1 - b/a; the target for e is >= 5x what a train step consumes (a).
+
+Each fit-based rate is the median over `--repeats` epochs of `--steps` steps after one warm-up epoch (tracing,
+shuffle-buffer fill); every epoch of a run shares one iterator. Usage:
+  python benchmarks/bench_pipeline.py [--model-size cpu|seed] [--quick]
+Writes benchmarks/results/pipeline.json (one entry per model size; other sizes already there are kept).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "pipeline.json"
+TARGET_RATIO = 5.0  # the input pipeline should deliver >= 5x what a train step consumes
+
+
+# ---- the JPEG-file pipeline (reusable: same output as datasets.make_dataset, from image files) ----------------
+
+def make_file_dataset(records, charset, batch_size: int, max_label_len: int, width: int = 128,
+                      shuffle: bool = False, augment: bool = False, repeat: bool = False, seed: int = 0):
+    """tf.data from image files: paths -> read_file -> decode_tf -> preprocess_tf (+ augment) -> (images, labels).
+
+    Records whose label cannot be trained on (charset.skip_reason) are dropped; labels are padded with the blank,
+    as make_dataset pads them. Unlike prepare_split it does not check the files: a broken image stops iteration.
+    """
+    import tensorflow as tf
+
+    from crnn_utils.datasets import augment_tf
+    from crnn_utils.images import IMG_HEIGHT, decode_tf, preprocess_tf
+    from crnn_utils.model import time_steps
+
+    usable = [r for r in records if charset.skip_reason(r.label, time_steps(width)) is None]
+    if not usable:
+        raise ValueError("no usable records: every label is empty, out of the charset or too long")
+    # 1. Paths and padded labels are small: keep them as tensors and shuffle them all (a full-size buffer).
+    paths = tf.constant([r.path for r in usable])
+    labels = tf.constant(np.asarray(charset.pad([r.label for r in usable], max_label_len), np.int32))
+    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+    if shuffle:
+        ds = ds.shuffle(len(usable), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+
+    # 2. Read, decode and preprocess in parallel, with the same preprocessing as inference (preprocess_tf).
+    def load(path, ids):
+        img = preprocess_tf(decode_tf(tf.io.read_file(path)), IMG_HEIGHT, width)
+        return (augment_tf(img, seed) if augment else img), ids
+
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# ---- timing ------------------------------------------------------------------------------------------------
+
+def epoch_timer():
+    """A Keras callback recording the wall seconds of every epoch of one fit call (in `.seconds`)."""
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+            self._t = 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._t)
+
+    return EpochTimer()
+
+
+def fit_rate(model, data, steps: int, repeats: int, batch_size: int, **fit_kwargs) -> dict:
+    """images/s of model.fit: one warm-up epoch, then `repeats` timed epochs of `steps` steps (median, min, max).
+
+    One fit call with steps_per_epoch keeps one iterator across its epochs, so only the warm-up epoch pays for
+    tracing, the optimizer's variables and filling the shuffle and prefetch buffers."""
+    timer = epoch_timer()
+    if steps:
+        fit_kwargs["steps_per_epoch"] = steps
+    model.fit(data, epochs=1 + repeats, verbose=0, callbacks=[timer], shuffle=False, **fit_kwargs)
+    rates = [steps * batch_size / s for s in timer.seconds[1:]]
+    return summary(rates, warmup_s=timer.seconds[0])
+
+
+def iterate_rate(ds, batches: int, repeats: int, warmup_batches: int) -> dict:
+    """images/s of iterating a dataset alone: warm-up batches, then `repeats` timed runs of `batches` batches."""
+    it = iter(ds)
+    t0 = time.perf_counter()
+    for _ in range(warmup_batches):
+        next(it)
+    warm = time.perf_counter() - t0
+    rates = []
+    for _ in range(repeats):
+        n, t = 0, time.perf_counter()
+        for _ in range(batches):
+            n += int(next(it)[0].shape[0])
+        rates.append(n / (time.perf_counter() - t))
+    return summary(rates, warmup_s=warm)
+
+
+def summary(rates: list[float], warmup_s: float) -> dict:
+    """Median, min and max of a list of rates (images/s)."""
+    return {"images_per_s": statistics.median(rates), "min": min(rates), "max": max(rates),
+            "repeats": len(rates), "warmup_s": round(warmup_s, 2)}
+
+
+# ---- data --------------------------------------------------------------------------------------------------
+
+def make_data(tmp: Path, n: int, charset, width: int, seed: int = 0):
+    """Render n words into MJSynth's layout and write them to shards: (records, shard paths, max label length)."""
+    from crnn_utils.datasets import prepare_split, read_mjsynth, shard_paths
+    from crnn_utils.model import time_steps
+    from crnn_utils.synth import write_mjsynth_layout
+
+    src = write_mjsynth_layout(tmp / "synth", {"train": n}, seed=seed, progress=False)
+    records = list(read_mjsynth(src, "train"))
+    stats = prepare_split(records, charset, tmp / "shards", "train", time_steps=time_steps(width), width=width,
+                          progress=False)
+    usable = [r for r in records if charset.skip_reason(r.label, time_steps(width)) is None]
+    max_len = max(len(r.label) for r in usable)
+    return usable, shard_paths(tmp / "shards", "train"), max_len, stats.as_dict()
+
+
+def seed_arrays(ds, n: int, charset, max_len: int, steps: int):
+    """The seed's training inputs as NumPy arrays: images float32, labels padded with the blank (float32),
+    input_length (all `steps`) and label_length, from the first n examples of an un-augmented shard dataset."""
+    images, labels = [], []
+    for x, y in ds:
+        images.append(np.asarray(x))
+        labels.append(np.asarray(y))
+        if sum(len(b) for b in images) >= n:
+            break
+    images = np.concatenate(images)[:n].astype(np.float32)
+    labels = np.concatenate(labels)[:n]
+    label_length = (labels != charset.blank).sum(-1, keepdims=True).astype(np.int64)
+    input_length = np.full((len(images), 1), steps, np.int64)
+    return [images, labels.astype(np.float32), input_length, label_length]
+
+
+# ---- main --------------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run a-e for one model size, merge it into the JSON, print a summary."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model-size", default="cpu", help="crnn_utils.model.MODEL_SIZES key (cpu, seed, ...)")
+    ap.add_argument("--recipe", help="training recipe for a-c (default: the one whose model_size matches, else fast)")
+    ap.add_argument("--n", type=int, default=2048, help="words to render")
+    ap.add_argument("--batch-size", type=int, default=64, help="notebook 03's default")
+    ap.add_argument("--steps", type=int, default=10, help="train steps per timed epoch")
+    ap.add_argument("--repeats", type=int, default=3, help="timed epochs (median); at least 3 recommended")
+    ap.add_argument("--warmup-batches", type=int, default=10, help="batches drawn before timing the pipeline-only rate")
+    ap.add_argument("--pipeline-batches", type=int, default=100, help="batches per timed run of the pipeline-only rate")
+    ap.add_argument("--jit-compile", action="store_true", help="XLA-compile the train step (notebook 03 default: off)")
+    ap.add_argument("--quick", action="store_true", help="tiny settings for a smoke run (numbers meaningless)")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.n, args.batch_size, args.steps, args.warmup_batches, args.pipeline_batches = 256, 16, 1, 2, 8
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    from crnn_utils.charset import Charset
+    from crnn_utils.ctc import build_seed_training_model
+    from crnn_utils.datasets import make_dataset
+    from crnn_utils.model import MODEL_SIZES, build_named, time_steps
+    from crnn_utils.training import RECIPES, build_training_model, recipe
+
+    if args.model_size not in MODEL_SIZES:
+        ap.error(f"--model-size must be one of {sorted(MODEL_SIZES)}")
+    name = args.recipe or next((k for k, v in RECIPES.items() if v["model_size"] == args.model_size), "fast")
+    cfg = recipe(name, model_size=args.model_size)
+    cs, width, B = Charset.seed(), 128, args.batch_size
+    steps, repeats = args.steps, args.repeats
+    load_start = os.getloadavg()[0]
+    keras.utils.set_random_seed(0)
+    log = lambda msg: print(f"  [{args.model_size}] {msg}", file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # 0. Data: rendered words as JPEG files and as shards.
+        t0 = time.perf_counter()
+        records, shards, max_len, prep = make_data(Path(tmp), args.n, cs, width)
+        if len(records) < B * 2:
+            raise SystemExit(f"only {len(records)} usable words for batch size {B}: raise --n")
+        log(f"rendered + sharded {len(records)} words in {time.perf_counter() - t0:.1f} s (max label {max_len})")
+        shard_ds = lambda: make_dataset(shards, B, max_len, cs.blank, width=width, shuffle=True, augment=True, repeat=True)
+        jpeg_ds = lambda: make_file_dataset(records, cs, B, max_len, width=width, shuffle=True, augment=True, repeat=True)
+        rows: dict[str, dict] = {}
+
+        # a/b/c: one compiled training model (the recipe's loss, optimizer and clipping) fed three ways.
+        _, train = build_training_model(cfg, cs.num_classes, total_steps=10_000, input_width=width,
+                                        jit_compile=args.jit_compile)
+        batch = next(iter(make_dataset(shards, B, max_len, cs.blank, width=width, shuffle=True, augment=True)))
+        in_memory = tf.data.Dataset.from_tensors(batch).repeat()
+        for key, data in (("a_in_memory", in_memory), ("b_shards", shard_ds()), ("c_jpeg", jpeg_ds())):
+            # The warm-up epoch traces the step (once per input signature), builds the optimizer, fills buffers.
+            rows[key] = fit_rate(train, data, steps, repeats, B)
+            log(f"{key:12s} {rows[key]['images_per_s']:8.1f} images/s")
+
+        # d: the seed's way, NumPy arrays into the 4-input model with the CTC Lambda (a fresh act model).
+        keras.utils.set_random_seed(0)
+        act = build_named(args.model_size, num_classes=cs.num_classes, input_width=width)
+        seed_train = build_seed_training_model(act, max_label_len=max_len)
+        seed_train.compile(optimizer="adam", loss=lambda y_true, y_pred: y_pred, jit_compile=args.jit_compile)
+        n_arrays = min(len(records), max(B, B * steps))  # one timed epoch = one pass over the arrays
+        x = seed_arrays(make_dataset(shards, 256, max_len, cs.blank, width=width), n_arrays, cs, max_len, time_steps(width))
+        n_arrays = len(x[0])
+        y = np.zeros(n_arrays, np.float32)
+        timer = epoch_timer()
+        seed_train.fit(x, y, batch_size=B, epochs=1 + repeats, verbose=0, callbacks=[timer])
+        rows["d_seed_numpy"] = summary([n_arrays / s for s in timer.seconds[1:]], warmup_s=timer.seconds[0])
+        rows["d_seed_numpy"]["arrays"] = n_arrays
+        log(f"{'d_seed_numpy':12s} {rows['d_seed_numpy']['images_per_s']:8.1f} images/s")
+
+        # e: the two pipelines alone (no model), as fast as they can deliver.
+        for key, make in (("e_pipeline_shards", shard_ds), ("e_pipeline_jpeg", jpeg_ds)):
+            rows[key] = iterate_rate(make(), args.pipeline_batches, repeats, warmup_batches=args.warmup_batches)
+            log(f"{key:18s} {rows[key]['images_per_s']:8.1f} images/s")
+
+    a = rows["a_in_memory"]["images_per_s"]
+    derived = {
+        "pipeline_overhead_shards": 1 - rows["b_shards"]["images_per_s"] / a,  # 1 - b/a
+        "pipeline_overhead_jpeg": 1 - rows["c_jpeg"]["images_per_s"] / a,
+        "seed_numpy_vs_in_memory": rows["d_seed_numpy"]["images_per_s"] / a,
+        "shards_pipeline_vs_step": rows["e_pipeline_shards"]["images_per_s"] / a,
+        "jpeg_pipeline_vs_step": rows["e_pipeline_jpeg"]["images_per_s"] / a,
+    }
+    derived["shards_meets_target"] = derived["shards_pipeline_vs_step"] >= TARGET_RATIO
+    derived["jpeg_meets_target"] = derived["jpeg_pipeline_vs_step"] >= TARGET_RATIO
+    entry = {
+        "model_size": args.model_size, "recipe": name, "params": int(train.count_params()),
+        "batch_size": B, "steps_per_repeat": steps, "repeats": repeats, "warmup_batches": args.warmup_batches,
+        "pipeline_batches": args.pipeline_batches, "n_words": len(records), "max_label_len": max_len,
+        "jit_compile": args.jit_compile, "quick": args.quick, "prepare": prep,
+        "tensorflow": tf.__version__, "keras": keras.__version__, "cpus": os.cpu_count(),
+        "platform": platform.platform(), "load_average_start": load_start, "load_average_end": os.getloadavg()[0],
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "target_pipeline_vs_step": TARGET_RATIO, "rates": rows, **derived,
+    }
+    # Merge: keep other model sizes already measured into this file.
+    result = {"sizes": {}}
+    if args.out.is_file():
+        try:
+            result = json.loads(args.out.read_text())
+            result.setdefault("sizes", {})
+        except json.JSONDecodeError:
+            pass
+    result["note"] = ("images/s; a = train step on one in-memory batch, b = fit on shards, c = fit on JPEG files, "
+                      "d = seed's NumPy fit, e = pipelines alone; overhead = 1 - b/a")
+    result["sizes"][args.model_size] = entry
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = args.out.with_suffix(".json.tmp")
+    tmp_out.write_text(json.dumps(result, indent=2) + "\n")
+    tmp_out.replace(args.out)
+    print(f"{args.model_size}: a {a:.1f}, b {rows['b_shards']['images_per_s']:.1f}, c {rows['c_jpeg']['images_per_s']:.1f}, "
+          f"d {rows['d_seed_numpy']['images_per_s']:.1f}, e shards {rows['e_pipeline_shards']['images_per_s']:.1f}, "
+          f"e jpeg {rows['e_pipeline_jpeg']['images_per_s']:.1f} images/s; overhead 1-b/a "
+          f"{derived['pipeline_overhead_shards']:.1%}; saved {args.out}")
+    return entry
+
+
+if __name__ == "__main__":
+    main()
