@@ -34,41 +34,6 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "pipeline.json"
 TARGET_RATIO = 5.0  # the input pipeline should deliver >= 5x what a train step consumes
 
 
-# ---- the JPEG-file pipeline (reusable: same output as datasets.make_dataset, from image files) ----------------
-
-def make_file_dataset(records, charset, batch_size: int, max_label_len: int, width: int = 128,
-                      shuffle: bool = False, augment: bool = False, repeat: bool = False, seed: int = 0):
-    """tf.data from image files: paths -> read_file -> decode_tf -> preprocess_tf (+ augment) -> (images, labels).
-
-    Records whose label cannot be trained on (charset.skip_reason) are dropped; labels are padded with the blank,
-    as make_dataset pads them. Unlike prepare_split it does not check the files: a broken image stops iteration.
-    """
-    import tensorflow as tf
-
-    from crnn_utils.datasets import augment_tf
-    from crnn_utils.images import IMG_HEIGHT, decode_tf, preprocess_tf
-    from crnn_utils.model import time_steps
-
-    usable = [r for r in records if charset.skip_reason(r.label, time_steps(width)) is None]
-    if not usable:
-        raise ValueError("no usable records: every label is empty, out of the charset or too long")
-    # 1. Paths and padded labels are small: keep them as tensors and shuffle them all (a full-size buffer).
-    paths = tf.constant([r.path for r in usable])
-    labels = tf.constant(np.asarray(charset.pad([r.label for r in usable], max_label_len), np.int32))
-    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
-    if shuffle:
-        ds = ds.shuffle(len(usable), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-
-    # 2. Read, decode and preprocess in parallel, with the same preprocessing as inference (preprocess_tf).
-    def load(path, ids):
-        img = preprocess_tf(decode_tf(tf.io.read_file(path)), IMG_HEIGHT, width)
-        return (augment_tf(img, seed) if augment else img), ids
-
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
 
 # ---- timing ------------------------------------------------------------------------------------------------
 
@@ -185,6 +150,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     from crnn_utils.charset import Charset
     from crnn_utils.ctc import build_seed_training_model
+    from crnn_utils import datasets
     from crnn_utils.datasets import make_dataset
     from crnn_utils.model import MODEL_SIZES, build_named, time_steps
     from crnn_utils.training import RECIPES, build_training_model, recipe
@@ -207,7 +173,7 @@ def main(argv: list[str] | None = None) -> dict:
             raise SystemExit(f"only {len(records)} usable words for batch size {B}: raise --n")
         log(f"rendered + sharded {len(records)} words in {time.perf_counter() - t0:.1f} s (max label {max_len})")
         shard_ds = lambda: make_dataset(shards, B, max_len, cs.blank, width=width, shuffle=True, augment=True, repeat=True)
-        jpeg_ds = lambda: make_file_dataset(records, cs, B, max_len, width=width, shuffle=True, augment=True, repeat=True)
+        jpeg_ds = lambda: datasets.make_file_dataset(records, cs, B, max_len, width=width, shuffle=True, augment=True, repeat=True)
         rows: dict[str, dict] = {}
 
         # a/b/c: one compiled training model (the recipe's loss, optimizer and clipping) fed three ways.

@@ -200,6 +200,36 @@ def make_dataset(
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def make_file_dataset(records, charset, batch_size: int, max_label_len: int, width: int = 128,
+                      shuffle: bool = False, augment: bool = False, repeat: bool = False, seed: int = 0):
+    """tf.data straight from image files (no shards): read, decode, preprocess_tf, (augment), batch -> (images, labels)."""
+    import tensorflow as tf
+
+    from .images import decode_tf, preprocess_tf
+
+    # Labels that cannot be trained on are dropped here; prepare_split is where they are counted by reason.
+    usable = [r for r in records if charset.skip_reason(r.label, width // 4 - 1) is None]
+    if not usable:
+        raise ValueError("no usable records: every label is empty, out of the charset or too long")
+    # 1. Paths and padded labels are small: keep them as tensors and shuffle them all (a full-size buffer).
+    paths = tf.constant([r.path for r in usable])
+    labels = tf.constant(np.asarray(charset.pad([r.label for r in usable], max_label_len), np.int32))
+    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+    if shuffle:
+        ds = ds.shuffle(len(usable), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+
+    # 2. Read, decode and preprocess in parallel, with the same preprocessing as inference (preprocess_tf).
+    def load(path, ids):
+        img = preprocess_tf(decode_tf(tf.io.read_file(path)), IMG_HEIGHT, width)
+        return (augment_tf(img, seed) if augment else img), ids
+
+    # 3. A file that fails to decode is dropped instead of stopping training (prepare_split counts them).
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def augment_tf(img, seed: int = 0):
     """Mild photometric augmentation of a preprocessed (32, W, 1) image: contrast, brightness, polarity, blur, noise."""
     import tensorflow as tf

@@ -27,10 +27,11 @@ _CONVS = [
 
 # Named model sizes that notebooks 02/03 choose between with one parameter.
 MODEL_SIZES: dict[str, dict[str, Any]] = {
-    "seed": dict(width_multiplier=1.0, batchnorm="seed"),          # the seed, exactly
-    "seed_bn": dict(width_multiplier=1.0, batchnorm="all"),        # seed widths, batch norm after every conv
-    "cpu": dict(width_multiplier=0.5, batchnorm="all"),            # ~4x fewer conv FLOPs: the CPU default
-    "tiny": dict(width_multiplier=0.25, batchnorm="all", lstm_units=64),  # tests and smoke runs
+    "seed": dict(width_multiplier=1.0, batchnorm="seed"),              # the seed, exactly
+    "seed_bn": dict(width_multiplier=1.0, batchnorm="all"),            # seed widths, batch norm after every conv
+    "half": dict(width_multiplier=0.5, batchnorm="all", shortcut=True),  # for longer CPU budgets or a GPU
+    "cpu": dict(width_multiplier=0.25, batchnorm="all", lstm_units=64, shortcut=True),  # the 2-core CPU default
+    "tiny": dict(width_multiplier=0.125, batchnorm="all", lstm_units=32, shortcut=True),  # tests and smoke runs
 }
 
 

@@ -121,13 +121,17 @@ def transfer_weights(source: keras.Model, target: keras.Model) -> list[str]:
 # ---- callbacks -------------------------------------------------------------------------------------
 
 class DecodedMetrics(keras.callbacks.Callback):
-    """Each epoch: greedy-decode a validation sample, log word accuracy, CER, blank share and the learning rate."""
+    """Each epoch: greedy-decode a validation sample; log word accuracy, CER, blank share, learning rate, minutes."""
 
     def __init__(self, act_model: keras.Model, images: np.ndarray, labels: list[str], charset: Charset,
                  show: int = 3, verbose: bool = True) -> None:
         super().__init__()
         self.act, self.images, self.labels, self.charset = act_model, images, labels, charset
         self.show, self.verbose = show, verbose
+        self.start = time.time()
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.start = time.time()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs if logs is not None else {}
@@ -138,6 +142,7 @@ class DecodedMetrics(keras.callbacks.Callback):
         logs["val_cer"] = cer(self.labels, preds)
         logs["blank_share"] = blank_share(probs, self.charset.blank)
         logs["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        logs["minutes"] = (time.time() - self.start) / 60.0
         if self.verbose:
             pairs = ", ".join(f"{t!r}->{p!r}" for t, p in zip(self.labels[: self.show], preds[: self.show]))
             hint = "  (all blanks: still on the CTC plateau)" if logs["blank_share"] > 0.99 else ""
