@@ -98,12 +98,32 @@ def serving_module(model: keras.Model):
     return module
 
 
+def _quiet_tf_logger():
+    """TF's Python logger at ERROR for a while ('Assets written to <tmp path>' notices are noise in notebooks)."""
+    import contextlib
+
+    import tensorflow as tf
+
+    @contextlib.contextmanager
+    def quiet():
+        logger = tf.get_logger()
+        level = logger.level
+        logger.setLevel("ERROR")
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+    return quiet()
+
+
 def saved_model(model: keras.Model, path: str | os.PathLike) -> Path:
     """tf.saved_model.save of a tf.Module (weights of inference_copy(model)) with signature 'serving_default': images -> dict."""
     import tensorflow as tf
 
     module = serving_module(inference_copy(model))
-    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    with _quiet_tf_logger():
+        tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
     return Path(path)
 
 
@@ -116,7 +136,8 @@ def tflite(model: keras.Model, path: str | os.PathLike, select_tf_ops: bool = Fa
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS] + (
         [tf.lite.OpsSet.SELECT_TF_OPS] if select_tf_ops else [])
     path = Path(path)
-    path.write_bytes(converter.convert())
+    with _quiet_tf_logger():
+        path.write_bytes(converter.convert())
     return path
 
 

@@ -28,10 +28,12 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
         src = ROOT / "notebooks" / name
         given = {"run_dir": str(run_dir), **params.get(key, {})}
         # papermill injects misspelled names without complaint: check them against the notebook.
-        known = set(pm.inspect_notebook(str(src)))
-        unknown = sorted(set(given) - known)
+        known = pm.inspect_notebook(str(src))
+        unknown = sorted(set(given) - set(known))
         if unknown:
             sys.exit(f"{name}: unknown parameter(s) {unknown}; allowed: {sorted(known)}")
+        # Inject only what differs from the notebook's defaults, so a default run stays a clean copy.
+        given = {k: v for k, v in given.items() if repr(v) != known[k]["default"]}
         t = time.time()
         print(f"== {name} ({', '.join(f'{k}={v!r}' for k, v in given.items())})", flush=True)
         pm.execute_notebook(str(src), str(out_dir / name), parameters=given, cwd=str(ROOT),
