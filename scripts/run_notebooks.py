@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import time
 from pathlib import Path
@@ -15,6 +16,13 @@ NOTEBOOKS = [
     "03_ctc_training.ipynb",
     "04_decoding_visualization.ipynb",
 ]
+
+
+def _is_default(value, default_source: str) -> bool:
+    try:
+        return ast.literal_eval(default_source) == value
+    except (ValueError, SyntaxError):
+        return False
 
 
 def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = None, timeout: int = 1800) -> None:
@@ -33,7 +41,7 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
         if unknown:
             sys.exit(f"{name}: unknown parameter(s) {unknown}; allowed: {sorted(known)}")
         # Inject only what differs from the notebook's defaults, so a default run stays a clean copy.
-        given = {k: v for k, v in given.items() if repr(v) != known[k]["default"]}
+        given = {k: v for k, v in given.items() if not _is_default(v, known[k]["default"])}
         t = time.time()
         print(f"== {name} ({', '.join(f'{k}={v!r}' for k, v in given.items())})", flush=True)
         pm.execute_notebook(str(src), str(out_dir / name), parameters=given, cwd=str(ROOT),
@@ -48,7 +56,6 @@ def main() -> None:
     ap.add_argument("-p", "--param", action="append", default=[], metavar="NN:NAME=VALUE",
                     help="a parameter for notebook NN, e.g. 03:epochs=2 (value parsed as a Python literal)")
     args = ap.parse_args()
-    import ast
 
     params: dict[str, dict] = {}
     for item in args.param:

@@ -118,3 +118,30 @@ def test_nbval_over_committed_notebooks(tmp_path):
          "-p", "no:cacheprovider", "-q", *[str(tmp_path / n) for n in NOTEBOOKS]],
         cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stdout[-4000:]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_parameter_line_parses(name):
+    """papermill silently drops a parameter whose comment it cannot parse (an '=' or a quote in it): none may be lost."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "exactly one cell tagged 'parameters'"
+    assigned = [line.split("=")[0].strip() for line in cells[0].source.splitlines()
+                if line and not line.startswith("#") and "=" in line]
+    assert sorted(pm.inspect_notebook(str(ROOT / "notebooks" / name))) == sorted(assigned)
+    assert "run_dir" in assigned
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_skeleton(name):
+    """Title, purpose paragraph, a Setup section, a Summary, kernelspec python3, small committed outputs."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith(f"# {name[:2]} ·")
+    headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown"]
+    assert "## Setup" in headings and any(h.startswith("## Summary") for h in headings)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert (ROOT / "notebooks" / name).stat().st_size < 3_000_000

@@ -26,6 +26,7 @@ def _val_ds(data_dir):
 def _fit(run_dir, data_dir, epochs, cfg=None, init_from=""):
     """What notebook 03 does, in miniature; returns (act, history rows, initial_epoch, note)."""
     keras.utils.set_random_seed(0)
+    run_dir.mkdir(parents=True, exist_ok=True)
     cfg = cfg or training.recipe("fast", model_size="tiny")
     act, train, initial, best, note = training.build_or_resume(
         run_dir, cfg, CS.num_classes, total_steps=epochs * STEPS, init_from=init_from)
@@ -34,7 +35,7 @@ def _fit(run_dir, data_dir, epochs, cfg=None, init_from=""):
            keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial > 0)]
     if initial < epochs:
         train.fit(_train_ds(data_dir), steps_per_epoch=STEPS, epochs=epochs, initial_epoch=initial,
-                  validation_data=_val_ds(data_dir), callbacks=cbs, verbose=0)
+                  validation_data=_val_ds(data_dir), callbacks=cbs, verbose=0, shuffle=False)
     rows = (run_dir / "history.csv").read_text().strip().splitlines()[1:]
     return act, rows, initial, note
 
@@ -81,7 +82,7 @@ def test_time_budget_stops_training(tmp_path, tiny_shards):
     cfg = training.recipe("fast", model_size="tiny")
     act, train = training.build_training_model(cfg, CS.num_classes, total_steps=100)
     budget = training.TimeBudget(minutes=1e-9)
-    hist = train.fit(_train_ds(tiny_shards), steps_per_epoch=50, epochs=5, callbacks=[budget], verbose=0)
+    hist = train.fit(_train_ds(tiny_shards), steps_per_epoch=50, epochs=5, callbacks=[budget], verbose=0, shuffle=False)
     assert budget.hit and len(hist.history["loss"]) == 1
 
 
@@ -91,7 +92,7 @@ def test_nan_guard_stops_and_reports(tiny_shards, capsys):
     w = act.get_layer("logits").get_weights()
     act.get_layer("logits").set_weights([np.full_like(w[0], np.nan), w[1]])
     guard = training.NaNGuard()
-    train.fit(_train_ds(tiny_shards), steps_per_epoch=5, epochs=2, callbacks=[guard], verbose=0)
+    train.fit(_train_ds(tiny_shards), steps_per_epoch=5, epochs=2, callbacks=[guard], verbose=0, shuffle=False)
     assert guard.bad == (1, 0)
     assert "Loss became nan at epoch 1, batch 0" in capsys.readouterr().out
 
@@ -126,5 +127,5 @@ def test_seed_recipe_trains_on_softmax_outputs(tiny_shards):
     cfg = training.recipe("seed", model_size="tiny")
     act, train = training.build_training_model(cfg, CS.num_classes, total_steps=4)
     assert train is act and isinstance(train.loss, training.SeedCTCLoss)
-    hist = train.fit(_train_ds(tiny_shards), steps_per_epoch=2, epochs=1, verbose=0)
+    hist = train.fit(_train_ds(tiny_shards), steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
     assert math.isfinite(hist.history["loss"][0])
