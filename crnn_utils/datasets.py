@@ -34,6 +34,8 @@ class PrepareStats:
     used: int = 0
     skipped: Counter = field(default_factory=Counter)
     examples: dict = field(default_factory=dict)
+    lengths: Counter = field(default_factory=Counter)  # label length -> count, over used inputs
+    chars: Counter = field(default_factory=Counter)    # character -> count, over used inputs
 
     @property
     def seen(self) -> int:
@@ -51,6 +53,8 @@ class PrepareStats:
         """Add another stats object's counts into this one."""
         self.used += other.used
         self.skipped.update(other.skipped)
+        self.lengths.update(other.lengths)
+        self.chars.update(other.chars)
         for reason, names in other.examples.items():
             mine = self.examples.setdefault(reason, [])
             mine.extend(names[: max(0, 5 - len(mine))])
@@ -113,6 +117,8 @@ def prepare_split(
                 shard += 1
             writer.write(_example(img, charset.encode(record.label), record.label))
             stats.used += 1
+            stats.lengths[len(record.label)] += 1
+            stats.chars.update(record.label)
     bar.close()
     if writer is not None:
         writer.close()
