@@ -252,6 +252,11 @@ def augment_tf(img, seed: int = 0):
     return tf.clip_by_value(img, 0.0, 1.0)
 
 
+# Skip reason for an annotation or labels.tsv line that names no usable (path, label) pair.
+MALFORMED = "malformed_annotation"
+MJSYNTH_NESTED = "mnt/ramdisk/max/90kDICT32px"  # where the MJSynth tarball puts its files
+
+
 def check_mjsynth_dir(data_dir: str | Path) -> dict[str, Path]:
     """The annotation file of each split and the lexicon of an MJSynth folder; one clear error when it is not one."""
     root = Path(data_dir).expanduser()

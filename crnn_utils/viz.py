@@ -170,6 +170,7 @@ def alignment(image: np.ndarray, probs: np.ndarray, chars: str, fields: Sequence
         if k != C - 1:
             ax0.text(centres[t], image.shape[0] + 1, labels[k], ha="center", va="top", fontsize=9, color="#c44e52")
             ax1.add_patch(plt.Rectangle((centres[t] - step / 2, k), step, 1, fill=False, ec="cyan", lw=1))
+    ax1.set_xlim(0, width)  # the whole image, with each step's cell under its own columns
     ax1.set_yticks(np.arange(C) + 0.5)
     ax1.set_yticklabels(labels, fontsize=5)
     ax1.set_ylabel("class (last row '-' = CTC blank)")
