@@ -76,12 +76,17 @@ def test_named_sizes_build_and_run(named, size):
 
 
 def test_named_sizes_params(named):
-    assert set(named) == {"seed", "seed_bn", "cpu", "tiny"}
+    assert set(named) == {"seed", "seed_bn", "half", "cpu", "tiny"}
     assert named["seed"].count_params() == SEED_PARAMS
     assert named["seed_bn"].count_params() > SEED_PARAMS  # extra batch norms
-    assert named["cpu"].count_params() < SEED_PARAMS / 2
+    assert named["half"].count_params() < SEED_PARAMS / 2
+    assert named["cpu"].count_params() < named["half"].count_params()
     assert named["tiny"].count_params() < named["cpu"].count_params()
-    assert named["tiny"].get_layer("blstm1").forward_layer.units == 64
+    assert named["cpu"].get_layer("blstm1").forward_layer.units == 64
+    assert named["tiny"].get_layer("blstm1").forward_layer.units == 32
+    # The CPU sizes feed the conv features to the classifier too (the shortcut); the seed does not.
+    assert named["cpu"].get_layer("shortcut").output.shape[-1] == 128 + 128
+    assert "shortcut" not in [layer.name for layer in named["seed"].layers]
 
 
 def test_build_named_overrides_and_width():
