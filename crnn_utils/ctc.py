@@ -48,6 +48,25 @@ def seed_ctc_batch_cost(labels, y_pred, input_length, label_length, blank: int):
     )
 
 
+@keras.saving.register_keras_serializable(package="crnn_utils")
+class SeedCTCLoss(keras.losses.Loss):
+    """The seed's loss on softmax outputs, log(p + 1e-7) into CTC: kept to compare against CTC on logits."""
+
+    def __init__(self, blank: int, name: str = "seed_ctc_loss", reduction: str = "sum_over_batch_size") -> None:
+        super().__init__(name=name, reduction=reduction)
+        self.blank = int(blank)
+
+    def call(self, y_true, y_pred):
+        labels = keras.ops.cast(y_true, "int32")
+        label_length = keras.ops.sum(keras.ops.cast(labels != self.blank, "int32"), axis=-1, keepdims=True)
+        batch, steps = keras.ops.shape(y_pred)[0], keras.ops.shape(y_pred)[1]
+        input_length = keras.ops.full((batch, 1), steps, dtype="int32")
+        return keras.ops.squeeze(seed_ctc_batch_cost(labels, y_pred, input_length, label_length, self.blank), -1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "blank": self.blank}
+
+
 def build_seed_training_model(act_model: keras.Model, max_label_len: int) -> keras.Model:
     """The seed's 4-input training model (image, labels, input_length, label_length) with a CTC Lambda; not saveable safely."""
     blank = act_model.output_shape[-1] - 1

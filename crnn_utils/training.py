@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from .charset import Charset
-from .ctc import CTCLoss, blank_share, greedy_texts, seed_ctc_batch_cost
+from .ctc import CTCLoss, SeedCTCLoss, blank_share, greedy_texts
 from .metrics import cer, word_accuracy
 from .model import build_named, logits_model
 
@@ -29,25 +29,6 @@ def recipe(name: str, **overrides: Any) -> dict[str, Any]:
     if name not in RECIPES:
         raise ValueError(f"recipe must be one of {sorted(RECIPES)} (got {name!r})")
     return {**RECIPES[name], **{k: v for k, v in overrides.items() if v is not None}}
-
-
-@keras.saving.register_keras_serializable(package="crnn_utils")
-class SeedCTCLoss(keras.losses.Loss):
-    """The seed's loss on softmax outputs, log(p + 1e-7) into CTC: kept to compare against CTC on logits."""
-
-    def __init__(self, blank: int, name: str = "seed_ctc_loss", reduction: str = "sum_over_batch_size") -> None:
-        super().__init__(name=name, reduction=reduction)
-        self.blank = int(blank)
-
-    def call(self, y_true, y_pred):
-        labels = keras.ops.cast(y_true, "int32")
-        label_length = keras.ops.sum(keras.ops.cast(labels != self.blank, "int32"), axis=-1, keepdims=True)
-        batch, steps = keras.ops.shape(y_pred)[0], keras.ops.shape(y_pred)[1]
-        input_length = keras.ops.full((batch, 1), steps, dtype="int32")
-        return keras.ops.squeeze(seed_ctc_batch_cost(labels, y_pred, input_length, label_length, self.blank), -1)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "blank": self.blank}
 
 
 def learning_rate_schedule(lr: float, total_steps: int, warmup_steps: int = 0, schedule: str = "cosine"):
