@@ -20,6 +20,10 @@ class CTCLoss(keras.losses.Loss):
         super().__init__(name=name, reduction=reduction)
         self.blank = int(blank)
 
+    def scores(self, y_pred):
+        """What goes into CTC: the logits themselves (log_softmax is applied inside the loss)."""
+        return keras.ops.cast(y_pred, "float32")
+
     def call(self, y_true, y_pred):
         labels = keras.ops.cast(y_true, "int32")
         valid = keras.ops.logical_and(labels >= 0, labels != self.blank)
@@ -27,8 +31,7 @@ class CTCLoss(keras.losses.Loss):
         labels = keras.ops.where(valid, labels, keras.ops.zeros_like(labels))
         batch, steps = keras.ops.shape(y_pred)[0], keras.ops.shape(y_pred)[1]
         logit_length = keras.ops.full((batch,), steps, dtype="int32")
-        logits = keras.ops.cast(y_pred, "float32")
-        return keras.ops.ctc_loss(labels, logits, label_length, logit_length, mask_index=self.blank)
+        return keras.ops.ctc_loss(labels, self.scores(y_pred), label_length, logit_length, mask_index=self.blank)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "blank": self.blank}
@@ -49,22 +52,15 @@ def seed_ctc_batch_cost(labels, y_pred, input_length, label_length, blank: int):
 
 
 @keras.saving.register_keras_serializable(package="crnn_utils")
-class SeedCTCLoss(keras.losses.Loss):
+class SeedCTCLoss(CTCLoss):
     """The seed's loss on softmax outputs, log(p + 1e-7) into CTC: kept to compare against CTC on logits."""
 
     def __init__(self, blank: int, name: str = "seed_ctc_loss", reduction: str = "sum_over_batch_size") -> None:
-        super().__init__(name=name, reduction=reduction)
-        self.blank = int(blank)
+        super().__init__(blank, name=name, reduction=reduction)
 
-    def call(self, y_true, y_pred):
-        labels = keras.ops.cast(y_true, "int32")
-        label_length = keras.ops.sum(keras.ops.cast(labels != self.blank, "int32"), axis=-1, keepdims=True)
-        batch, steps = keras.ops.shape(y_pred)[0], keras.ops.shape(y_pred)[1]
-        input_length = keras.ops.full((batch, 1), steps, dtype="int32")
-        return keras.ops.squeeze(seed_ctc_batch_cost(labels, y_pred, input_length, label_length, self.blank), -1)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "blank": self.blank}
+    def scores(self, y_pred):
+        """The seed's log of the softmax, floored by its epsilon (as `K.ctc_batch_cost` did)."""
+        return keras.ops.log(keras.ops.cast(y_pred, "float32") + 1e-7)
 
 
 def build_seed_training_model(act_model: keras.Model, max_label_len: int) -> keras.Model:

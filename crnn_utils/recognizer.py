@@ -147,21 +147,34 @@ class Recognizer:
         max_distance: int = 2,
     ) -> list[Result]:
         """Read every item (paths, a folder, or arrays of any size, colour or grey); one Result per item, in order."""
-        # 1. Check the decoder before any work.
-        if decoder not in DECODERS:
-            raise ValueError(f"unknown decoder {decoder!r}; expected one of {', '.join(map(repr, DECODERS))}")
-        if decoder == "lexicon" and self.lexicon is None:
-            raise ValueError("decoder='lexicon' needs a lexicon: Recognizer(model, charset, lexicon=words)")
+        return self.recognize_many(items, (decoder,), batch_size, beam_width, max_distance)[decoder]
+
+    def recognize_many(
+        self,
+        items: Item | Iterable[Item],
+        decoders: Sequence[str] = DECODERS,
+        batch_size: int = 256,
+        beam_width: int = 10,
+        max_distance: int = 2,
+    ) -> dict[str, list[Result]]:
+        """Like recognize, with several decoders over one preprocessing and model pass: {decoder: Results}."""
+        # 1. Check the decoders before any work.
+        for decoder in decoders:
+            if decoder not in DECODERS:
+                raise ValueError(f"unknown decoder {decoder!r}; expected one of {', '.join(map(repr, DECODERS))}")
+            if decoder == "lexicon" and self.lexicon is None:
+                raise ValueError("decoder='lexicon' needs a lexicon: Recognizer(model, charset, lexicon=words)")
         # 2. Preprocess; bad items get an error Result and are left out of the model run.
         batch, errors, sources = self.preprocess(items)
         ok = [i for i, e in enumerate(errors) if e is None]
-        results = [Result("", 0.0, error=e, source=s) for e, s in zip(errors, sources)]
+        out = {d: [Result("", 0.0, error=e, source=s) for e, s in zip(errors, sources)] for d in decoders}
         if not ok:
-            return results
-        # 3. Model, then the chosen CTC decoder.
+            return out
+        # 3. The model once, then each CTC decoder on the same probabilities.
         probs = self._predict(batch[ok], batch_size)
-        decoded = decode(probs, self.charset, decoder=decoder, beam_width=beam_width,
-                         lexicon=self.lexicon, max_distance=max_distance)
-        for i, d in zip(ok, decoded):
-            results[i] = Result(d.text, d.confidence, None, list(d.ids), sources[i])
-        return results
+        for decoder in decoders:
+            decoded = decode(probs, self.charset, decoder=decoder, beam_width=beam_width,
+                             lexicon=self.lexicon, max_distance=max_distance)
+            for i, d in zip(ok, decoded):
+                out[decoder][i] = Result(d.text, d.confidence, None, list(d.ids), sources[i])
+        return out

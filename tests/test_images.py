@@ -212,26 +212,24 @@ def test_preprocess_tf_matches_numpy_on_arrays(tf, h, w, ch):
     assert np.abs(a - b).max() < 1e-5
 
 
+def both_paths_from_file(tf, tmp_path, img, ext):
+    """The same encoded file through the NumPy path (load_image + preprocess) and the TF path (decode_tf + preprocess_tf)."""
+    data = encode(img, ext)
+    path = tmp_path / f"img{ext}"
+    path.write_bytes(data)
+    return preprocess(load_image(path)), preprocess_tf(decode_tf(data)).numpy()
+
+
 @pytest.mark.parametrize("h, w, ch", PARITY_CASES)
 def test_preprocess_tf_matches_numpy_from_png(tf, tmp_path, h, w, ch):
-    img = blurred(np.random.default_rng(7 + h * 1000 + w), h, w, ch)
-    data = encode(img, ".png")
-    path = tmp_path / "img.png"
-    path.write_bytes(data)
-    a = preprocess(load_image(path))
-    b = preprocess_tf(decode_tf(data)).numpy()
+    a, b = both_paths_from_file(tf, tmp_path, blurred(np.random.default_rng(7 + h * 1000 + w), h, w, ch), ".png")
     # PNG is lossless: both decoders give the same pixels, so the pipelines must agree to float rounding.
     assert np.abs(a - b).max() < 1e-5
 
 
 @pytest.mark.parametrize("h, w, ch", [c for c in PARITY_CASES if c[2] != 4])
 def test_preprocess_tf_close_to_numpy_from_jpeg(tf, tmp_path, h, w, ch):
-    img = blurred(np.random.default_rng(11 + h * 1000 + w), h, w, ch)
-    data = encode(img, ".jpg")
-    path = tmp_path / "img.jpg"
-    path.write_bytes(data)
-    a = preprocess(load_image(path))
-    b = preprocess_tf(decode_tf(data)).numpy()
+    a, b = both_paths_from_file(tf, tmp_path, blurred(np.random.default_rng(11 + h * 1000 + w), h, w, ch), ".jpg")
     # JPEG decoding is not bit-exact across decoders: OpenCV's libjpeg and TF's libjpeg-turbo build may use a
     # different inverse DCT (accurate vs fast integer) and chroma upsampling, so decoded pixels differ by a few
     # grey levels. The preprocessing itself is identical (see the PNG test), so only a small mean gap is allowed.

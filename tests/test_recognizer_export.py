@@ -206,3 +206,16 @@ def test_from_run_dir(act_model, tmp_path) -> None:
     loaded = Recognizer.from_run_dir(tmp_path)
     image = word_image(90, 30, True, 7)
     np.testing.assert_allclose(loaded.probabilities([image]), Recognizer(act_model, CHARSET).probabilities([image]), atol=1e-6)
+
+
+def test_recognize_many_equals_one_decoder_at_a_time(recognizer, tmp_path) -> None:
+    items = [word_image(90 + 7 * i, 30, bool(i % 2), i) for i in range(5)]
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    items.append(tmp_path / "bad.png")
+    many = recognizer.recognize_many(items, ("greedy", "beam", "lexicon"))
+    for decoder, results in many.items():
+        single = recognizer.recognize(items, decoder=decoder)
+        assert [(r.text, r.error) for r in results] == [(r.text, r.error) for r in single]
+        assert results[-1].error == "unreadable_image"
+    with pytest.raises(ValueError, match="unknown decoder"):
+        recognizer.recognize_many(items, ("greedy", "fancy"))
