@@ -9,8 +9,9 @@ Five measurements for one model size, on the same rendered words:
   e  pipeline only: images/s the shard and the JPEG pipelines deliver when nothing trains
 Pipeline overhead = 1 - b/a; the target for e is >= 5x what a train step consumes (a).
 
-Each fit-based rate is the median over `--repeats` epochs of `--steps` steps after one warm-up epoch (tracing,
-shuffle-buffer fill); every epoch of a run shares one iterator. Usage:
+a, b and c are measured in `--repeats` interleaved rounds (a b c a b c ...); in each round every source gets one
+fit call of a warm-up epoch and a timed epoch of `--steps` steps. Rates are medians over rounds; the overhead is
+given both from the medians and as the median of each round's own 1 - b/a. Usage:
   python benchmarks/bench_pipeline.py [--model-size cpu|seed] [--quick]
 Writes benchmarks/results/pipeline.json (one entry per model size; other sizes already there are kept).
 """
@@ -54,19 +55,6 @@ def epoch_timer():
             self.seconds.append(time.perf_counter() - self._t)
 
     return EpochTimer()
-
-
-def fit_rate(model, data, steps: int, repeats: int, batch_size: int, **fit_kwargs) -> dict:
-    """images/s of model.fit: one warm-up epoch, then `repeats` timed epochs of `steps` steps (median, min, max).
-
-    One fit call with steps_per_epoch keeps one iterator across its epochs, so only the warm-up epoch pays for
-    tracing, the optimizer's variables and filling the shuffle and prefetch buffers."""
-    timer = epoch_timer()
-    if steps:
-        fit_kwargs["steps_per_epoch"] = steps
-    model.fit(data, epochs=1 + repeats, verbose=0, callbacks=[timer], shuffle=False, **fit_kwargs)
-    rates = [steps * batch_size / s for s in timer.seconds[1:]]
-    return summary(rates, warmup_s=timer.seconds[0])
 
 
 def iterate_rate(ds, batches: int, repeats: int, warmup_batches: int) -> dict:
@@ -132,9 +120,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--model-size", default="cpu", help="crnn_utils.model.MODEL_SIZES key (cpu, seed, ...)")
     ap.add_argument("--recipe", help="training recipe for a-c (default: the one whose model_size matches, else fast)")
     ap.add_argument("--n", type=int, default=2048, help="words to render")
-    ap.add_argument("--batch-size", type=int, default=64, help="notebook 03's default")
-    ap.add_argument("--steps", type=int, default=10, help="train steps per timed epoch")
-    ap.add_argument("--repeats", type=int, default=3, help="timed epochs (median); at least 3 recommended")
+    ap.add_argument("--batch-size", type=int, default=32, help="notebook 03's default")
+    ap.add_argument("--steps", type=int, default=30, help="train steps per timed epoch")
+    ap.add_argument("--repeats", type=int, default=5, help="interleaved rounds (median); at least 3 recommended")
     ap.add_argument("--warmup-batches", type=int, default=10, help="batches drawn before timing the pipeline-only rate")
     ap.add_argument("--pipeline-batches", type=int, default=100, help="batches per timed run of the pipeline-only rate")
     ap.add_argument("--jit-compile", action="store_true", help="XLA-compile the train step (notebook 03 default: off)")
@@ -181,10 +169,22 @@ def main(argv: list[str] | None = None) -> dict:
                                         jit_compile=args.jit_compile)
         batch = next(iter(make_dataset(shards, B, max_len, cs.blank, width=width, shuffle=True, augment=True)))
         in_memory = tf.data.Dataset.from_tensors(batch).repeat()
-        for key, data in (("a_in_memory", in_memory), ("b_shards", shard_ds()), ("c_jpeg", jpeg_ds())):
-            # The warm-up epoch traces the step (once per input signature), builds the optimizer, fills buffers.
-            rows[key] = fit_rate(train, data, steps, repeats, B)
+        # Interleaved rounds (a, b, c, a, b, c, ...): the machine's drift over minutes (other load, clocks) then
+        # hits every source alike, and each round gives its own ratio b/a. Every fit call warms up one epoch
+        # (iterator, shuffle and prefetch buffers; tracing only the first time) and times the next.
+        sources = {"a_in_memory": in_memory, "b_shards": shard_ds(), "c_jpeg": jpeg_ds()}
+        per_round: dict[str, list[float]] = {key: [] for key in sources}
+        warmups: dict[str, float] = {}
+        for _ in range(repeats):
+            for key, data in sources.items():
+                timer = epoch_timer()
+                train.fit(data, epochs=2, steps_per_epoch=steps, verbose=0, callbacks=[timer], shuffle=False)
+                per_round[key].append(steps * B / timer.seconds[1])
+                warmups.setdefault(key, timer.seconds[0])
+        for key in sources:
+            rows[key] = summary(per_round[key], warmup_s=warmups[key])
             log(f"{key:12s} {rows[key]['images_per_s']:8.1f} images/s")
+        round_overhead = [1 - b / a for a, b in zip(per_round["a_in_memory"], per_round["b_shards"])]
 
         # d: the seed's way, NumPy arrays into the 4-input model with the CTC Lambda (a fresh act model).
         keras.utils.set_random_seed(0)
@@ -208,7 +208,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     a = rows["a_in_memory"]["images_per_s"]
     derived = {
-        "pipeline_overhead_shards": 1 - rows["b_shards"]["images_per_s"] / a,  # 1 - b/a
+        "pipeline_overhead_shards": 1 - rows["b_shards"]["images_per_s"] / a,  # 1 - b/a, of the medians
+        "pipeline_overhead_shards_per_round": statistics.median(round_overhead),  # median of each round's 1 - b/a
         "pipeline_overhead_jpeg": 1 - rows["c_jpeg"]["images_per_s"] / a,
         "seed_numpy_vs_in_memory": rows["d_seed_numpy"]["images_per_s"] / a,
         "shards_pipeline_vs_step": rows["e_pipeline_shards"]["images_per_s"] / a,
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{args.model_size}: a {a:.1f}, b {rows['b_shards']['images_per_s']:.1f}, c {rows['c_jpeg']['images_per_s']:.1f}, "
           f"d {rows['d_seed_numpy']['images_per_s']:.1f}, e shards {rows['e_pipeline_shards']['images_per_s']:.1f}, "
           f"e jpeg {rows['e_pipeline_jpeg']['images_per_s']:.1f} images/s; overhead 1-b/a "
-          f"{derived['pipeline_overhead_shards']:.1%}; saved {args.out}")
+          f"{derived['pipeline_overhead_shards']:.1%} (per round {derived['pipeline_overhead_shards_per_round']:.1%}); saved {args.out}")
     return entry
 
 

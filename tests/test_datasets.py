@@ -146,6 +146,23 @@ def test_prepare_split_counts_every_reason_and_shards_round_trip(mjsynth: Path, 
     assert 0.0 <= images.min() and images.max() <= 1.0 and images.std() > 0.05  # real pixels, not blank padding
 
 
+def test_augment_draws_per_image_and_keeps_range() -> None:
+    import tensorflow as tf
+
+    from crnn_utils.datasets import augment_tf
+
+    tf.random.set_seed(0)
+    batch = tf.constant(np.tile(np.linspace(0.2, 0.8, 128, dtype=np.float32), (64, 32, 1))[..., None])
+    out = augment_tf(batch).numpy()
+    assert out.shape == batch.shape and 0.0 <= out.min() and out.max() <= 1.0
+    # One draw per image: identical inputs come out different from one another, yet each still resembles its input.
+    means = out.mean(axis=(1, 2, 3))
+    assert np.unique(means.round(4)).size > 32
+    flipped = np.abs(out - (1 - batch.numpy())).mean(axis=(1, 2, 3)) < np.abs(out - batch.numpy()).mean(axis=(1, 2, 3))
+    assert 0 < flipped.sum() < 20  # the polarity flip hits about 10 % of images, not all or none
+    assert augment_tf(batch[0]).shape == batch.shape[1:]  # a single image works too
+
+
 def test_official_splits_are_read_separately(mjsynth: Path) -> None:
     files = check_mjsynth_dir(mjsynth)
     assert {k: p.name for k, p in files.items()} == {
