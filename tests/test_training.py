@@ -31,11 +31,12 @@ def _fit(run_dir, data_dir, epochs, cfg=None, init_from=""):
     act, train, initial, best, note = training.build_or_resume(
         run_dir, cfg, CS.num_classes, total_steps=epochs * STEPS, init_from=init_from)
     best_cb = training.BestCheckpoint(act, run_dir / "checkpoints" / "best.keras", best=best)
-    cbs = [best_cb, training.ResumeState(run_dir / "checkpoints", best_cb),
+    val_x, val_labels = training.validation_arrays(_val_ds(data_dir), 0, CS)
+    cbs = [training.DecodedMetrics(act, val_x, val_labels, CS, verbose=False), best_cb, training.ResumeState(run_dir / "checkpoints", best_cb),
            keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial > 0)]
     if initial < epochs:
         train.fit(_train_ds(data_dir), steps_per_epoch=STEPS, epochs=epochs, initial_epoch=initial,
-                  validation_data=_val_ds(data_dir), callbacks=cbs, verbose=0, shuffle=False)
+                  callbacks=cbs, verbose=0, shuffle=False)
     rows = (run_dir / "history.csv").read_text().strip().splitlines()[1:]
     return act, rows, initial, note
 
@@ -97,16 +98,21 @@ def test_nan_guard_stops_and_reports(tiny_shards, capsys):
     assert "Loss became nan at epoch 1, batch 0" in capsys.readouterr().out
 
 
-def test_decoded_metrics_logs_accuracy_cer_blank_share(tiny_shards):
-    cfg = training.recipe("fast", model_size="tiny")
+@pytest.mark.parametrize("recipe_name", ["fast", "seed"])
+def test_decoded_metrics_logs_val_loss_accuracy_cer_blank_share(tiny_shards, recipe_name):
+    cfg = training.recipe(recipe_name, model_size="tiny")
     act, train = training.build_training_model(cfg, CS.num_classes, total_steps=10)
-    x, labels = training.validation_arrays(_val_ds(tiny_shards), 8, CS)
-    cb = training.DecodedMetrics(act, x, labels, CS, verbose=False)
+    x, labels = training.validation_arrays(_val_ds(tiny_shards), 0, CS)
+    cb = training.DecodedMetrics(act, x, labels, CS, verbose=False, batch_size=5)  # several batches, a ragged last one
     cb.set_model(train)
     logs = {}
     cb.on_epoch_end(0, logs)
-    assert set(logs) >= {"val_word_acc", "val_cer", "blank_share", "lr"}
+    assert set(logs) >= {"val_loss", "val_word_acc", "val_cer", "blank_share", "lr"}
     assert 0 <= logs["val_word_acc"] <= 1 and 0 <= logs["blank_share"] <= 1 and logs["val_cer"] >= 0
+    # The loss the checkpoint watches is what Keras's own validation would report on the same images.
+    ids = np.asarray(CS.pad(labels, MAX_LEN), np.int32)
+    keras_loss = train.evaluate(x, ids, batch_size=len(x), verbose=0)
+    assert logs["val_loss"] == pytest.approx(keras_loss, rel=1e-4)
 
 
 def test_fine_tune_with_a_different_charset(tmp_path, tiny_shards):
