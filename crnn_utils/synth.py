@@ -15,55 +15,30 @@ import cv2
 import numpy as np
 
 # Fonts that cover a-z A-Z 0-9 with codepoints but draw symbols, boxes or small caps instead.
-_FONT_DENYLIST = ("LastResort", "MathTeX", "cmex", "cmsy", "cmmi", "STIXNonUni", "STIXSiz", "DejaVuSansDisplay", "DejaVuSerifDisplay",
-                  "AmaticSC", "Symbol", "Dingbats", "MM", "DarkGarden", "Vera")
-
-
-# Glyph names a Type 1 font's metrics file (.afm) must list to draw the seed charset.
-_AFM_NEEDED = set(string.ascii_letters) | {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
-
-
-def _afm_family(pfb: str) -> str | None:
-    """The family of a Type 1 font whose .afm beside it lists every letter and digit, else None."""
-    afm = Path(pfb).with_suffix(".afm")
-    if not afm.is_file():
-        return None
-    text = afm.read_text(encoding="latin-1", errors="replace")
-    names = {part.split()[1] for line in text.splitlines() if line.startswith("C ")
-             for part in line.split(";") if part.strip().startswith("N ")}
-    family = next((line.split(None, 1)[1].strip() for line in text.splitlines() if line.startswith("FamilyName")), None)
-    return family.replace(" ", "") if family and _AFM_NEEDED <= names else None
+_FONT_DENYLIST = ("LastResort", "MathTeX", "cmex", "cmsy", "cmmi", "STIXNonUni", "STIXSiz", "Display", "AmaticSC")
 
 
 @lru_cache(maxsize=1)
 def available_fonts() -> dict[str, list[str]]:
-    """Every usable font file, grouped by family: matplotlib's, font-* packages', ReportLab's, the system's."""
+    """Every usable font file, grouped by family: matplotlib's bundled fonts, font-* packages, system fonts."""
     import matplotlib
     from fontTools.ttLib import TTFont
 
-    # 1. Candidate files from the places fonts live. ReportLab ships Type 1 cuts of Arial, Times New Roman and
-    #    Courier, the faces most printed text in photos is set in.
+    # 1. Candidate files from the three places fonts live.
     roots = [os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")]
     roots += glob.glob(os.path.join(sys.prefix, "lib*", "python3*", "site-packages", "font_*", "files"))
-    roots += glob.glob(os.path.join(sys.prefix, "lib*", "python3*", "site-packages", "reportlab", "fonts"))
     roots += ["/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.fonts")]
     files: dict[str, str] = {}
     for root in roots:
-        for path in sorted(glob.glob(os.path.join(root, "**", "*.[ot]tf"), recursive=True)
-                           + glob.glob(os.path.join(root, "**", "*.pfb"), recursive=True)):
+        for path in glob.glob(os.path.join(root, "**", "*.[ot]tf"), recursive=True):
             stem = Path(path).stem
             if any(bad in stem for bad in _FONT_DENYLIST) or stem in files:
                 continue  # one file per face (the .ttf and .otf of a face are the same drawing)
             files[stem] = os.path.realpath(path)
-    # 2. Keep faces that draw the whole seed charset; group by family.
+    # 2. Keep faces whose character map covers the seed charset; group by family.
     need = [ord(c) for c in string.ascii_letters + string.digits]
     families: dict[str, list[str]] = defaultdict(list)
     for stem, path in sorted(files.items()):
-        if path.endswith(".pfb"):
-            family = _afm_family(path)
-            if family and not any(bad in family for bad in _FONT_DENYLIST):
-                families[family].append(path)
-            continue
         try:
             cmap = TTFont(path, lazy=True, fontNumber=0).getBestCmap() or {}
         except Exception:
@@ -126,7 +101,7 @@ class SynthConfig:
     p_border: float = 0.15
     p_shadow: float = 0.15
     p_perspective: float = 0.5
-    p_curve: float = 0.2
+    p_curve: float = 0.12
     p_neighbours: float = 0.15      # bits of adjacent words at the crop edges, as real crops have
     p_low_res: float = 0.2
     output_height: int = 32         # images are written 32 px high like MJSynth's
@@ -309,7 +284,7 @@ def _warp(mask, outline, rng, cfg: SynthConfig):
     # 3. A gentle sine curve along the line (curved shop signs, bottle labels).
     if rng.random() < cfg.p_curve:
         H, W = mask.shape
-        amp, period = rng.uniform(0.03, 0.15) * H, rng.uniform(0.5, 2.0) * W
+        amp, period = rng.uniform(0.03, 0.12) * H, rng.uniform(0.7, 2.0) * W
         phase = rng.uniform(0, 2 * np.pi)
         xs, ys = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
         ys = ys + (amp * np.sin(2 * np.pi * xs / period + phase)).astype(np.float32)
@@ -370,9 +345,8 @@ def _camera(img: np.ndarray, rng: np.random.Generator, mild: bool = False) -> np
         img = img * gx
     # 2. Blur: defocus (Gaussian) or a short motion streak.
     u = rng.random()
-    if u < 0.45:  # mostly slight defocus; one in four strongly blurred (small, distant or moving text)
-        sigma = rng.uniform(0.2, 0.9) if rng.random() < 0.75 else rng.uniform(0.9, 2.0)
-        img = cv2.GaussianBlur(img, (0, 0), float(sigma * h / 32))
+    if u < 0.45:
+        img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.2, 0.9) * h / 32))
     elif u < 0.6:
         k = max(3, int(rng.integers(3, max(4, h // 6))))
         kernel = np.zeros((k, k), np.float32)

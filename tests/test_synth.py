@@ -27,24 +27,7 @@ def test_available_fonts():
     assert any("matplotlib" in p and p.endswith("DejaVuSans.ttf") for p in fonts["DejaVuSans"])
     for family, paths in fonts.items():
         assert paths, family
-        assert all(Path(p).is_file() and p.lower().endswith((".ttf", ".otf", ".pfb")) for p in paths)
-    # ReportLab's Type 1 cuts of the faces most printed text uses, kept only when their .afm lists every glyph;
-    # its Symbol and Dingbats fonts (no letters) are left out.
-    for family in ("ArialMT", "TimesNewRomanPS", "Courier"):
-        assert len(fonts[family]) == 4 and all(p.endswith(".pfb") for p in fonts[family]), family
-    assert not any("Symbol" in f or "Dingbats" in f for f in fonts)
-
-
-def test_type1_faces_render_every_character():
-    from PIL import Image, ImageDraw, ImageFont
-
-    for path in available_fonts()["ArialMT"][:1] + available_fonts()["Courier"][:1]:
-        font = ImageFont.truetype(path, 32)
-        widths = {c: font.getbbox(c)[2] - font.getbbox(c)[0] for c in "aAzZ09"}
-        assert all(w > 0 for w in widths.values()), (path, widths)
-        img = Image.new("L", (200, 48))
-        ImageDraw.Draw(img).text((4, 4), "Hello 123", font=font, fill=255)
-        assert np.asarray(img).mean() > 5  # ink on the canvas
+        assert all(Path(p).is_file() and p.lower().endswith((".ttf", ".otf")) for p in paths)
 
 
 def test_lexicon_words_are_alphanumeric():
