@@ -12,6 +12,8 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -25,6 +27,13 @@ def score_folder(recognizer, folder: Path) -> dict:
     labels = [r.label for r in records]
     out = {dec: score(labels, [res.text for res in rows]) for dec, rows in results.items()}
     out["unreadable"] = sum(res.error is not None for res in results["greedy"])
+    # Greedy accuracy by the image's own height: blur of a fixed radius hurts small renderings most.
+    by_height: dict[int, list[int]] = {}
+    for record, res in zip(records, results["greedy"]):
+        with Image.open(record.path) as img:
+            by_height.setdefault(img.size[1], []).append(int(res.text.lower() == record.label.lower()))
+    out["greedy_any_case_by_height"] = {str(h): {"n": len(v), "word_acc_ci": sum(v) / len(v)}
+                                        for h, v in sorted(by_height.items())}
     return out
 
 
@@ -45,7 +54,9 @@ def main() -> None:
         rows[folder.name] = score_folder(rec, folder)
         g = rows[folder.name]["greedy"]
         print(f"{folder.name}: {g['n']} words, greedy {g['word_acc']:.1%} case-sensitive, {g['word_acc_ci']:.1%} any case, "
-              f"CER {g['cer']:.3f}; beam {rows[folder.name]['beam']['word_acc_ci']:.1%} any case")
+              f"CER {g['cer']:.3f}; beam {rows[folder.name]['beam']['word_acc_ci']:.1%} any case; by height "
+              + ", ".join(f"{h} px {v['word_acc_ci']:.1%} (n={v['n']})"
+                          for h, v in rows[folder.name]["greedy_any_case_by_height"].items()))
     result = {"run_dir": str(args.run_dir), "model_params": int(rec.model.count_params()),
               "train_summary": {k: summary.get(k) for k in ("recipe", "epochs_run", "wall_seconds", "images_per_second")},
               "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "folders": rows}
