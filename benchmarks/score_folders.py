@@ -12,29 +12,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from PIL import Image
-
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def score_folder(recognizer, folder: Path) -> dict:
-    """{decoder: metrics} for one folder, plus how many images could not be read."""
-    from crnn_utils.datasets import read_folder
-    from crnn_utils.metrics import score
-
-    records = read_folder(folder)
-    results = recognizer.recognize_many([r.path for r in records], ("greedy", "beam"))
-    labels = [r.label for r in records]
-    out = {dec: score(labels, [res.text for res in rows]) for dec, rows in results.items()}
-    out["unreadable"] = sum(res.error is not None for res in results["greedy"])
-    # Greedy accuracy by the image's own height: blur of a fixed radius hurts small renderings most.
-    by_height: dict[int, list[int]] = {}
-    for record, res in zip(records, results["greedy"]):
-        with Image.open(record.path) as img:
-            by_height.setdefault(img.size[1], []).append(int(res.text.lower() == record.label.lower()))
-    out["greedy_any_case_by_height"] = {str(h): {"n": len(v), "word_acc_ci": sum(v) / len(v)}
-                                        for h, v in sorted(by_height.items())}
-    return out
 
 
 def main() -> None:
@@ -45,13 +23,13 @@ def main() -> None:
     args = ap.parse_args()
 
     import crnn_utils  # noqa: F401  (quiets TensorFlow first)
-    from crnn_utils.recognizer import Recognizer
+    from crnn_utils.recognizer import Recognizer, score_folder
 
     rec = Recognizer.from_run_dir(args.run_dir)
     summary = json.loads((args.run_dir / "train_summary.json").read_text()) if (args.run_dir / "train_summary.json").is_file() else {}
     rows = {}
     for folder in args.folders:
-        rows[folder.name] = score_folder(rec, folder)
+        rows[folder.name] = score_folder(rec, folder, ("greedy", "beam"))
         g = rows[folder.name]["greedy"]
         print(f"{folder.name}: {g['n']} words, greedy {g['word_acc']:.1%} case-sensitive, {g['word_acc_ci']:.1%} any case, "
               f"CER {g['cer']:.3f}; beam {rows[folder.name]['beam']['word_acc_ci']:.1%} any case; by height "

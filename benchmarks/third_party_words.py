@@ -19,7 +19,6 @@ Score a run on them with notebook 04 (`eval_dir`) or `benchmarks/score_folders.p
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import string
 from pathlib import Path
@@ -76,5 +75,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     main()

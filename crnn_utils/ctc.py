@@ -37,9 +37,14 @@ class CTCLoss(keras.losses.Loss):
         return {**super().get_config(), "blank": self.blank}
 
 
+def seed_log_probs(y_pred):
+    """The seed's log of the softmax, floored by its epsilon (as `K.ctc_batch_cost` did): log(p + 1e-7)."""
+    return keras.ops.log(keras.ops.cast(y_pred, "float32") + 1e-7)
+
+
 def seed_ctc_batch_cost(labels, y_pred, input_length, label_length, blank: int):
     """The seed's `K.ctc_batch_cost`: CTC on log(softmax + eps), lengths given as (batch, 1) tensors."""
-    log_probs = keras.ops.log(y_pred + 1e-7)
+    log_probs = seed_log_probs(y_pred)
     return keras.ops.expand_dims(
         keras.ops.ctc_loss(
             keras.ops.cast(labels, "int32"), log_probs,
@@ -60,7 +65,7 @@ class SeedCTCLoss(CTCLoss):
 
     def scores(self, y_pred):
         """The seed's log of the softmax, floored by its epsilon (as `K.ctc_batch_cost` did)."""
-        return keras.ops.log(keras.ops.cast(y_pred, "float32") + 1e-7)
+        return seed_log_probs(y_pred)
 
 
 def build_seed_training_model(act_model: keras.Model, max_label_len: int) -> keras.Model:

@@ -178,3 +178,37 @@ class Recognizer:
             for i, d in zip(ok, decoded):
                 out[decoder][i] = Result(d.text, d.confidence, None, list(d.ids), sources[i])
         return out
+
+
+def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Sequence[str] = ("greedy",),
+                 batch_size: int = 256) -> dict:
+    """Score a labelled folder (labels.tsv or file names): {decoder: metrics}, unreadable, skipped, by-height accuracy.
+
+    Unreadable images count as wrong (an empty reading, as a user would get); lines read_folder could not use are
+    counted under "skipped" by reason. "greedy_any_case_by_height" gives the first decoder's any-case accuracy per
+    image height, since blur and low resolution hurt small crops most.
+    """
+    from PIL import Image
+
+    from .datasets import PrepareStats, read_folder
+    from .metrics import score
+
+    stats = PrepareStats()
+    records = read_folder(folder, stats=stats)
+    read = recognizer.recognize_many([r.path for r in records], decoders, batch_size=batch_size)
+    labels = [r.label for r in records]
+    out: dict = {dec: score(labels, [res.text for res in rows]) for dec, rows in read.items()}
+    first = read[decoders[0]]
+    out["unreadable"] = sum(res.error is not None for res in first)
+    out["skipped"] = dict(stats.skipped)
+    by_height: dict[int, list[int]] = {}
+    for record, res in zip(records, first):
+        try:
+            with Image.open(record.path) as img:
+                height = img.size[1]
+        except Exception:  # unreadable: listed under height 0
+            height = 0
+        by_height.setdefault(height, []).append(int(res.text.lower() == record.label.lower()))
+    out[f"{decoders[0]}_any_case_by_height"] = {str(h): {"n": len(v), "word_acc_ci": sum(v) / len(v)}
+                                                 for h, v in sorted(by_height.items())}
+    return out

@@ -76,9 +76,14 @@ def compile_training_model(train: keras.Model, cfg: dict[str, Any], num_classes:
     train.compile(optimizer=opt, loss=loss, jit_compile=jit_compile)
 
 
+def outputs_probabilities(model: keras.Model) -> bool:
+    """True when the model ends in the softmax layer (the seed recipe trains on it), False for a logits model."""
+    return model.layers[-1].name == "softmax"
+
+
 def act_from_train(train: keras.Model) -> keras.Model:
     """The inference (softmax) model of a training model, sharing weights."""
-    if train.layers[-1].name == "softmax":
+    if outputs_probabilities(train):
         return train
     probs = keras.layers.Activation("softmax", name="softmax", dtype="float32")(train.output)
     return keras.Model(train.input, probs, name="act_model")
@@ -136,7 +141,7 @@ class DecodedMetrics(keras.callbacks.Callback):
         out = self.outputs()
         if getattr(self.model, "loss", None) is not None:
             logs["val_loss"] = float(keras.ops.convert_to_numpy(self.model.loss(self.ids, out)))
-        probs = out if self.model.layers[-1].name == "softmax" else np.asarray(keras.ops.softmax(out, axis=-1))
+        probs = out if outputs_probabilities(self.model) else np.asarray(keras.ops.softmax(out, axis=-1))
         preds = greedy_texts(probs, self.charset)
         logs["val_word_acc"] = word_accuracy(self.labels, preds)
         logs["val_word_acc_ci"] = word_accuracy(self.labels, preds, case_sensitive=False)

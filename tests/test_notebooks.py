@@ -16,7 +16,8 @@ TINY = {
     "01": {"n_train": 600, "n_val": 64, "n_test": 64, "seed": 0},
     "02": {"model_size": "tiny"},
     "03": {"epochs": 2, "batch_size": 32, "steps_per_epoch": 10, "time_budget_minutes": 3.0, "val_decode_images": 64},
-    "04": {"n_test": 64, "beam_width": 4, "images_dir": str(ROOT / "data" / "samples")},
+    "04": {"n_test": 64, "beam_width": 4, "images_dir": str(ROOT / "data" / "samples"),
+           "eval_dir": str(ROOT / "data" / "samples")},
 }
 
 pytestmark = pytest.mark.slow
@@ -66,6 +67,9 @@ def test_metrics_json(chained_run):
         assert {"word_accuracy", "word_accuracy_ci", "cer"} <= set(m[decoder])
     for name, check in m["export_check"].items():
         assert check["same text as Keras"] == 1.0, name
+    # eval_dir: the samples are labelled by their file names; the broken one counts as read wrong.
+    n_files = len(list((ROOT / "data" / "samples").iterdir()))
+    assert m["eval_dir"]["greedy"]["n"] == n_files and m["eval_dir"]["unreadable"] == 1
     lines = (chained_run / "eval" / "predictions.csv").read_text().splitlines()
     assert lines[0].startswith("image,label,prediction") and len(lines) == 65
 

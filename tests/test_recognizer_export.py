@@ -21,7 +21,7 @@ from crnn_utils.export import (
     tflite_outputs,
 )
 from crnn_utils.model import build_named
-from crnn_utils.recognizer import Recognizer, Result
+from crnn_utils.recognizer import Recognizer, Result, score_folder
 
 CHARSET = Charset.seed()
 
@@ -219,3 +219,21 @@ def test_recognize_many_equals_one_decoder_at_a_time(recognizer, tmp_path) -> No
         assert results[-1].error == "unreadable_image"
     with pytest.raises(ValueError, match="unknown decoder"):
         recognizer.recognize_many(items, ("greedy", "fancy"))
+
+
+def test_score_folder_counts_unreadable_as_wrong(recognizer, tmp_path) -> None:
+    # Four readable crops of two heights, one broken file, one line naming no label.
+    lines = []
+    for i, h in enumerate((30, 30, 45, 45)):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), word_image(90 + 9 * i, h, bool(i % 2), i))
+        lines.append(f"{i}.png\thi")
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    lines += ["bad.png\thi", "no-tab-here"]
+    (tmp_path / "labels.tsv").write_text("\n".join(lines) + "\n")
+    got = score_folder(recognizer, tmp_path, ("greedy", "beam"))
+    texts = [r.text for r in recognizer.recognize([tmp_path / f"{i}.png" for i in range(4)])]
+    assert got["greedy"]["n"] == 5 and got["unreadable"] == 1 and sum(got["skipped"].values()) == 1
+    assert got["greedy"]["word_acc"] == pytest.approx(sum(t == "hi" for t in texts) / 5)  # the broken file is wrong
+    heights = got["greedy_any_case_by_height"]
+    assert {k: v["n"] for k, v in heights.items()} == {"0": 1, "30": 2, "45": 2}
+    assert heights["0"]["word_acc_ci"] == 0.0
