@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> dict:
         rows: dict[str, dict] = {}
 
         # a/b/c: one compiled training model (the recipe's loss, optimizer and clipping) fed three ways.
-        _, train = build_training_model(cfg, cs.num_classes, total_steps=10_000, input_width=width,
+        _, train = build_training_model(cfg, cs.num_classes, input_width=width,
                                         jit_compile=args.jit_compile)
         batch = next(iter(make_dataset(shards, B, max_len, cs.blank, width=width, shuffle=True, augment=True)))
         in_memory = tf.data.Dataset.from_tensors(batch).repeat()

@@ -5,7 +5,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import keras
 import numpy as np
@@ -31,18 +31,6 @@ def recipe(name: str, **overrides: Any) -> dict[str, Any]:
     return {**RECIPES[name], **{k: v for k, v in overrides.items() if v is not None}}
 
 
-def learning_rate_schedule(lr: float, total_steps: int, warmup_steps: int = 0, schedule: str = "cosine"):
-    """Constant, or linear warm-up then cosine decay to 5 % of the peak over total_steps."""
-    if schedule == "constant":
-        return lr
-    if schedule != "cosine":
-        raise ValueError(f"schedule must be 'constant' or 'cosine' (got {schedule!r})")
-    decay = max(1, total_steps - warmup_steps)
-    return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=lr / 10 if warmup_steps else lr, decay_steps=decay, alpha=0.05,
-        warmup_target=lr if warmup_steps else None, warmup_steps=warmup_steps)
-
-
 def get_strategy(name: str = "auto"):
     """'auto' (MirroredStrategy on 2+ GPUs, else default), 'mirrored', or 'default'."""
     import tensorflow as tf
@@ -57,21 +45,20 @@ def get_strategy(name: str = "auto"):
     raise ValueError(f"strategy must be 'auto', 'mirrored' or 'default' (got {name!r})")
 
 
-def build_training_model(cfg: dict[str, Any], num_classes: int, total_steps: int,
-                         input_width: int = 128, jit_compile: bool | str = "auto") -> tuple[keras.Model, keras.Model]:
+def build_training_model(cfg: dict[str, Any], num_classes: int, input_width: int = 128,
+                         jit_compile: bool | str = "auto") -> tuple[keras.Model, keras.Model]:
     """(act_model, train_model): the inference model and a compiled model sharing its weights."""
     act = build_named(cfg["model_size"], num_classes=num_classes, input_width=input_width,
                       **cfg.get("model_options", {}))
     train = act if cfg["loss_on"] == "softmax" else logits_model(act)
-    compile_training_model(train, cfg, num_classes, total_steps, jit_compile)
+    compile_training_model(train, cfg, num_classes, jit_compile)
     return act, train
 
 
-def compile_training_model(train: keras.Model, cfg: dict[str, Any], num_classes: int, total_steps: int,
+def compile_training_model(train: keras.Model, cfg: dict[str, Any], num_classes: int,
                            jit_compile: bool | str = "auto") -> None:
-    """Adam with the recipe's schedule and clipping, and the recipe's CTC loss."""
-    lr = learning_rate_schedule(cfg["learning_rate"], total_steps, cfg["warmup_steps"], cfg["schedule"])
-    opt = keras.optimizers.Adam(learning_rate=lr, clipnorm=cfg["clipnorm"])
+    """Adam with the recipe's clipping and the recipe's CTC loss; the Schedule callback sets the learning rate."""
+    opt = keras.optimizers.Adam(learning_rate=Schedule(cfg, total_steps=1).rate(0, 0.0), clipnorm=cfg["clipnorm"])
     loss = CTCLoss(num_classes - 1) if cfg["loss_on"] == "logits" else SeedCTCLoss(num_classes - 1)
     train.compile(optimizer=opt, loss=loss, jit_compile=jit_compile)
 
@@ -173,30 +160,70 @@ class BestCheckpoint(keras.callbacks.Callback):
 
 
 class ResumeState(keras.callbacks.Callback):
-    """Save the training model (weights + optimizer) and the epoch reached after every epoch, for resuming."""
+    """Save the training model (weights + optimizer), the epoch and the training minutes after every epoch."""
 
-    def __init__(self, ckpt_dir: str | Path, best_cb: BestCheckpoint) -> None:
+    def __init__(self, ckpt_dir: str | Path, best_cb: BestCheckpoint, schedule: Schedule | None = None) -> None:
         super().__init__()
-        self.dir, self.best_cb = Path(ckpt_dir), best_cb
+        self.dir, self.best_cb, self.schedule = Path(ckpt_dir), best_cb, schedule
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.dir / "last.tmp.keras"
         self.model.save(tmp)
         tmp.replace(self.dir / "last.keras")  # atomic: a kill mid-save keeps the previous state
-        state = {"epoch": epoch + 1, "best_val_loss": self.best_cb.best}
+        state = {"epoch": epoch + 1, "best_val_loss": self.best_cb.best,
+                 "minutes": self.schedule.minutes_spent if self.schedule is not None else 0.0}
         (self.dir / "state.json").write_text(json.dumps(state))
 
 
-class TimeBudget(keras.callbacks.Callback):
-    """Stop cleanly once `minutes` have passed (checked after every batch); 0 means no limit."""
+class Schedule(keras.callbacks.Callback):
+    """The recipe's learning rate before every step, and a clean stop once the time budget is spent.
 
-    def __init__(self, minutes: float, start: float | None = None) -> None:
+    'cosine' warms up linearly from a tenth of the peak over `warmup_steps`, then decays to 5 % of the peak as the run
+    progresses. Progress is the larger of steps done / total_steps and minutes spent / minutes, so the anneal ends
+    when the run ends, whichever limit ends it (epoch speed varies by 15 % between runs on the same CPU).
+    'constant' keeps the peak (the seed). minutes=0 means no time limit; spent_minutes counts a resumed run's past.
+    """
+
+    def __init__(self, cfg: dict[str, Any], total_steps: int, minutes: float = 0.0, spent_minutes: float = 0.0) -> None:
         super().__init__()
-        self.seconds, self.start, self.hit = minutes * 60.0, start or time.time(), False
+        if cfg["schedule"] not in ("constant", "cosine"):
+            raise ValueError(f"schedule must be 'constant' or 'cosine' (got {cfg['schedule']!r})")
+        self.peak, self.kind, self.warmup = float(cfg["learning_rate"]), cfg["schedule"], int(cfg["warmup_steps"])
+        self.total, self.seconds, self.spent = max(1, int(total_steps)), minutes * 60.0, spent_minutes * 60.0
+        self.hit, self.step, self.start = False, 0, time.time() - self.spent
+
+    def rate(self, step: int, seconds: float) -> float:
+        """The learning rate at a step, `seconds` into the run."""
+        if self.kind == "constant":
+            return self.peak
+        if step < self.warmup:
+            return self.peak * (0.1 + 0.9 * step / self.warmup)
+        progress = (step - self.warmup) / max(1, self.total - self.warmup)
+        if self.seconds > 0:
+            progress = max(progress, seconds / self.seconds)
+        return self.peak * (0.05 + 0.475 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+    @property
+    def minutes_spent(self) -> float:
+        """Training minutes so far, a resumed run's earlier ones included."""
+        return (time.time() - self.start) / 60.0
+
+    @property
+    def budget_left(self) -> bool:
+        """False once a time budget is set and spent."""
+        return self.seconds <= 0 or time.time() - self.start < self.seconds
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.start = time.time() - self.spent
+        self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self.model.optimizer.learning_rate.assign(self.rate(self.step, time.time() - self.start))
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self.seconds > 0 and time.time() - self.start > self.seconds:
+        self.step += 1
+        if not self.budget_left:
             self.hit = True
             self.model.stop_training = True
 
@@ -261,30 +288,40 @@ def validation_arrays(dataset: Iterable, limit: int, charset: Charset) -> tuple[
     return np.concatenate(images)[:limit], labels[:limit]
 
 
+class TrainingStart(NamedTuple):
+    """What build_or_resume hands notebook 03: the models and where training stands."""
+
+    act: keras.Model
+    train: keras.Model
+    initial_epoch: int
+    best_val_loss: float
+    minutes_spent: float
+    note: str
+
+
 def build_or_resume(
     run_dir: str | Path,
     cfg: dict[str, Any],
     num_classes: int,
-    total_steps: int,
     input_width: int = 128,
     init_from: str = "",
     strategy=None,
     jit_compile: bool | str = "auto",
-) -> tuple[keras.Model, keras.Model, int, float, str]:
-    """(act_model, train_model, initial_epoch, best_val_loss, what happened): resume run_dir, fine-tune, or start."""
+) -> TrainingStart:
+    """Resume run_dir from its last saved epoch, or start a new model (fine-tuned from init_from when given)."""
     import contextlib
 
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     ckpt_dir = Path(run_dir) / "checkpoints"
     with scope:
-        # 1. Resume: weights, optimizer (and so the LR schedule's step) and the epoch reached.
+        # 1. Resume: weights, optimizer (and so its step counter), the epoch reached and the minutes spent.
         train, state = load_resume_state(ckpt_dir)
         if train is not None:
-            act = act_from_train(train)
             note = f"resumed from {ckpt_dir / 'last.keras'} after epoch {state['epoch']}"
-            return act, train, int(state["epoch"]), float(state.get("best_val_loss", math.inf)), note
+            return TrainingStart(act_from_train(train), train, int(state["epoch"]),
+                                 float(state.get("best_val_loss", math.inf)), float(state.get("minutes", 0.0)), note)
         # 2. Fresh model, optionally initialised from another run's best.keras (fine-tuning).
-        act, train = build_training_model(cfg, num_classes, total_steps, input_width, jit_compile)
+        act, train = build_training_model(cfg, num_classes, input_width, jit_compile)
         note = "new model"
         if init_from:
             if not Path(init_from).is_file():
@@ -294,7 +331,7 @@ def build_or_resume(
             rebuilt = [l.name for l in act.layers if l.weights and l.name not in copied]
             note = f"fine-tuning from {init_from}: {len(copied)} layers copied" + (
                 f", rebuilt for the new charset: {rebuilt}" if rebuilt else "")
-    return act, train, 0, math.inf, note
+    return TrainingStart(act, train, 0, math.inf, 0.0, note)
 
 
 def check_training_data(counts: dict[str, int], batch_size: int, min_train: int = 8) -> None:

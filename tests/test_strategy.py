@@ -16,9 +16,10 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, tiny_shards):
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
         assert strategy.num_replicas_in_sync == 2
         cfg = training.recipe("fast", model_size="tiny")
-        act, train, *_ = training.build_or_resume({str(tmp_path)!r}, cfg, cs.num_classes, 4, strategy=strategy)
+        start = training.build_or_resume({str(tmp_path)!r}, cfg, cs.num_classes, strategy=strategy)
         ds = datasets.make_dataset(datasets.shard_paths({str(tiny_shards)!r}, "train"), 16, 16, cs.blank, repeat=True)
-        hist = train.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
+        schedule = training.Schedule(cfg, total_steps=4)   # assigns the mirrored learning-rate variable each step
+        hist = start.train.fit(ds, steps_per_epoch=2, epochs=1, verbose=0, callbacks=[schedule])
         assert math.isfinite(hist.history["loss"][0])
         print("REPLICAS", strategy.num_replicas_in_sync, "LOSS", hist.history["loss"][0])
     """)

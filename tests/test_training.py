@@ -28,12 +28,13 @@ def _fit(run_dir, data_dir, epochs, cfg=None, init_from=""):
     keras.utils.set_random_seed(0)
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg = cfg or training.recipe("fast", model_size="tiny")
-    act, train, initial, best, note = training.build_or_resume(
-        run_dir, cfg, CS.num_classes, total_steps=epochs * STEPS, init_from=init_from)
+    act, train, initial, best, spent, note = training.build_or_resume(run_dir, cfg, CS.num_classes, init_from=init_from)
     best_cb = training.BestCheckpoint(act, run_dir / "checkpoints" / "best.keras", best=best)
+    schedule = training.Schedule(cfg, total_steps=epochs * STEPS, spent_minutes=spent)
     val_x, val_labels = training.validation_arrays(_val_ds(data_dir), 0, CS)
-    cbs = [training.DecodedMetrics(act, val_x, val_labels, CS, verbose=False), best_cb, training.ResumeState(run_dir / "checkpoints", best_cb),
-           keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial > 0)]
+    cbs = [training.DecodedMetrics(act, val_x, val_labels, CS, verbose=False), best_cb,
+           training.ResumeState(run_dir / "checkpoints", best_cb, schedule),
+           keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial > 0), schedule]
     if initial < epochs:
         train.fit(_train_ds(data_dir), steps_per_epoch=STEPS, epochs=epochs, initial_epoch=initial,
                   callbacks=cbs, verbose=0, shuffle=False)
@@ -54,10 +55,20 @@ def test_recipes_and_errors():
         datasets.load_dataset_info("/nonexistent/run/data")
 
 
-def test_schedule_warms_up_then_decays():
-    sched = training.learning_rate_schedule(1e-3, total_steps=100, warmup_steps=10)
-    lr = [float(sched(s)) for s in (0, 10, 55, 100)]
-    assert lr[0] < lr[1] and math.isclose(lr[1], 1e-3, rel_tol=1e-5) and lr[2] < lr[1] and lr[3] < lr[2]
+def test_schedule_warms_up_then_anneals_over_steps_or_minutes_whichever_ends_first():
+    cfg = training.recipe("fast", learning_rate=1e-3, warmup_steps=10)
+    by_steps = training.Schedule(cfg, total_steps=110)
+    lr = [by_steps.rate(s, 0.0) for s in (0, 5, 10, 60, 110, 500)]
+    assert lr[0] == pytest.approx(1e-4) and lr[0] < lr[1] < lr[2] == pytest.approx(1e-3)
+    assert lr[3] == pytest.approx(0.525e-3) and lr[4] == pytest.approx(0.05e-3) == lr[5]
+    # With a 10-minute budget, 5 minutes in is half-way even if only a tenth of the steps are done.
+    by_time = training.Schedule(cfg, total_steps=110, minutes=10)
+    assert by_time.rate(20, 300.0) == pytest.approx(0.525e-3)
+    assert by_time.rate(60, 60.0) == pytest.approx(lr[3])          # steps ahead of time: steps decide
+    assert by_time.rate(20, 600.0) == pytest.approx(0.05e-3)       # budget spent: fully annealed
+    assert training.Schedule(training.recipe("seed"), total_steps=10, minutes=1).rate(9, 59.0) == 1e-3
+    with pytest.raises(ValueError, match="schedule must be"):
+        training.Schedule({**cfg, "schedule": "step"}, total_steps=10)
 
 
 def test_resume_reaches_same_epoch_count_as_uninterrupted(tmp_path, tiny_shards):
@@ -79,17 +90,32 @@ def test_resume_reaches_same_epoch_count_as_uninterrupted(tmp_path, tiny_shards)
     assert best.output_shape == (None, 31, CS.num_classes)
 
 
-def test_time_budget_stops_training(tmp_path, tiny_shards):
-    cfg = training.recipe("fast", model_size="tiny")
-    act, train = training.build_training_model(cfg, CS.num_classes, total_steps=100)
-    budget = training.TimeBudget(minutes=1e-9)
-    hist = train.fit(_train_ds(tiny_shards), steps_per_epoch=50, epochs=5, callbacks=[budget], verbose=0, shuffle=False)
-    assert budget.hit and len(hist.history["loss"]) == 1
+def test_schedule_sets_the_optimizer_rate_and_stops_at_the_time_budget(tmp_path, tiny_shards):
+    cfg = training.recipe("fast", model_size="tiny", warmup_steps=0)
+    act, train = training.build_training_model(cfg, CS.num_classes)
+    schedule = training.Schedule(cfg, total_steps=100, minutes=1e-9)
+    hist = train.fit(_train_ds(tiny_shards), steps_per_epoch=50, epochs=5, callbacks=[schedule], verbose=0,
+                     shuffle=False)
+    assert schedule.hit and len(hist.history["loss"]) == 1 and schedule.step == 1
+    # The budget was spent before the first step: the rate applied is the annealed floor.
+    lr = float(keras.ops.convert_to_numpy(train.optimizer.learning_rate))
+    assert lr == pytest.approx(0.05 * cfg["learning_rate"], rel=1e-5)
+
+
+def test_resume_carries_the_minutes_spent(tmp_path, tiny_shards):
+    _fit(tmp_path / "run", tiny_shards, epochs=1)
+    state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
+    assert 0 < state["minutes"] < 5
+    start = training.build_or_resume(tmp_path / "run", training.recipe("fast", model_size="tiny"), CS.num_classes)
+    assert start.initial_epoch == 1 and start.minutes_spent == pytest.approx(state["minutes"])
+    spent = training.Schedule(training.recipe("fast"), total_steps=10, minutes=state["minutes"] / 2,
+                              spent_minutes=state["minutes"])
+    assert not spent.budget_left
 
 
 def test_nan_guard_stops_and_reports(tiny_shards, capsys):
     cfg = training.recipe("fast", model_size="tiny")
-    act, train = training.build_training_model(cfg, CS.num_classes, total_steps=10)
+    act, train = training.build_training_model(cfg, CS.num_classes)
     w = act.get_layer("logits").get_weights()
     act.get_layer("logits").set_weights([np.full_like(w[0], np.nan), w[1]])
     guard = training.NaNGuard()
@@ -101,7 +127,7 @@ def test_nan_guard_stops_and_reports(tiny_shards, capsys):
 @pytest.mark.parametrize("recipe_name", ["fast", "seed"])
 def test_decoded_metrics_logs_val_loss_accuracy_cer_blank_share(tiny_shards, recipe_name):
     cfg = training.recipe(recipe_name, model_size="tiny")
-    act, train = training.build_training_model(cfg, CS.num_classes, total_steps=10)
+    act, train = training.build_training_model(cfg, CS.num_classes)
     x, labels = training.validation_arrays(_val_ds(tiny_shards), 0, CS)
     cb = training.DecodedMetrics(act, x, labels, CS, verbose=False, batch_size=5)  # several batches, a ragged last one
     cb.set_model(train)
@@ -118,20 +144,20 @@ def test_decoded_metrics_logs_val_loss_accuracy_cer_blank_share(tiny_shards, rec
 def test_fine_tune_with_a_different_charset(tmp_path, tiny_shards):
     act, _, _, _ = _fit(tmp_path / "base", tiny_shards, epochs=1)
     cfg = training.recipe("fast", model_size="tiny")
-    new_act, _, _, _, note = training.build_or_resume(tmp_path / "ft", cfg, num_classes=11, total_steps=10,
-                                                      init_from=str(tmp_path / "base" / "checkpoints" / "best.keras"))
+    new_act, *_, note = training.build_or_resume(tmp_path / "ft", cfg, num_classes=11,
+                                                 init_from=str(tmp_path / "base" / "checkpoints" / "best.keras"))
     assert "rebuilt for the new charset: ['logits']" in note
     np.testing.assert_array_equal(new_act.get_layer("conv1").get_weights()[0], act.get_layer("conv1").get_weights()[0])
     np.testing.assert_array_equal(new_act.get_layer("blstm2").get_weights()[0],
                                   act.get_layer("blstm2").get_weights()[0])
     assert new_act.output_shape == (None, 31, 11)
     with pytest.raises(FileNotFoundError, match="init_from"):
-        training.build_or_resume(tmp_path / "x", cfg, 11, 10, init_from=str(tmp_path / "missing.keras"))
+        training.build_or_resume(tmp_path / "x", cfg, 11, init_from=str(tmp_path / "missing.keras"))
 
 
 def test_seed_recipe_trains_on_softmax_outputs(tiny_shards):
     cfg = training.recipe("seed", model_size="tiny")
-    act, train = training.build_training_model(cfg, CS.num_classes, total_steps=4)
+    act, train = training.build_training_model(cfg, CS.num_classes)
     assert train is act and isinstance(train.loss, training.SeedCTCLoss)
     hist = train.fit(_train_ds(tiny_shards), steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
     assert math.isfinite(hist.history["loss"][0])
