@@ -191,7 +191,7 @@ class Schedule(keras.callbacks.Callback):
             raise ValueError(f"schedule must be 'constant' or 'cosine' (got {cfg['schedule']!r})")
         self.peak, self.kind, self.warmup = float(cfg["learning_rate"]), cfg["schedule"], int(cfg["warmup_steps"])
         self.total, self.seconds, self.spent = max(1, int(total_steps)), minutes * 60.0, spent_minutes * 60.0
-        self.hit, self.step, self.start = False, 0, time.time() - self.spent
+        self.hit, self.step, self.start, self.end = False, 0, time.time() - self.spent, None
 
     def rate(self, step: int, seconds: float) -> float:
         """The learning rate at a step, `seconds` into the run."""
@@ -206,8 +206,8 @@ class Schedule(keras.callbacks.Callback):
 
     @property
     def minutes_spent(self) -> float:
-        """Training minutes so far, a resumed run's earlier ones included."""
-        return (time.time() - self.start) / 60.0
+        """Training minutes so far (or until training ended), a resumed run's earlier ones included."""
+        return ((self.end or time.time()) - self.start) / 60.0
 
     @property
     def budget_left(self) -> bool:
@@ -215,8 +215,11 @@ class Schedule(keras.callbacks.Callback):
         return self.seconds <= 0 or time.time() - self.start < self.seconds
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self.start = time.time() - self.spent
+        self.start, self.end = time.time() - self.spent, None
         self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.end = time.time()
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         self.model.optimizer.learning_rate.assign(self.rate(self.step, time.time() - self.start))

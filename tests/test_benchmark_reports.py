@@ -1,0 +1,44 @@
+"""The time-to-accuracy report: notebook 03 runs -> JSON -> RESULTS.md table and figure (no training here)."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import run_all  # noqa: E402
+
+
+def _fake_run(run_dir: Path, recipe: str, budget: float, accs: list[float]) -> Path:
+    """A run directory as notebook 03 leaves it: history.csv (one row per epoch) and train_summary.json."""
+    run_dir.mkdir(parents=True)
+    with open(run_dir / "history.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, ["epoch", "minutes", "val_word_acc", "val_word_acc_ci", "val_cer", "blank_share"])
+        w.writeheader()
+        for i, a in enumerate(accs):
+            w.writerow({"epoch": i, "minutes": budget * (i + 1) / len(accs), "val_word_acc": a - 0.01,
+                        "val_word_acc_ci": a, "val_cer": 1 - a, "blank_share": 0.8})
+    (run_dir / "train_summary.json").write_text(json.dumps(
+        {"recipe": recipe, "time_budget_minutes": budget, "batch_size": 32, "images_seen": 1000 * len(accs),
+         "val_images_decoded": 2000}))
+    return run_dir
+
+
+def test_time_to_accuracy_json_and_report(tmp_path):
+    curve = _fake_run(tmp_path / "seed15", "seed", 15.0, [0.0, 0.0, 0.01])
+    p2 = _fake_run(tmp_path / "ttb2", "fast", 2.0, [0.1, 0.3])
+    p10 = _fake_run(tmp_path / "ttb10", "fast", 10.0, [0.2, 0.5, 0.65])
+    results = tmp_path / "results"
+    results.mkdir()
+    out = results / "time_to_accuracy.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "time_to_accuracy.py"), str(curve),
+                    "--planned", str(p10), str(p2), "--out", str(out)], check=True, capture_output=True)
+    data = json.loads(out.read_text())
+    assert [r["budget_minutes"] for r in data["runs"]] == [5.0, 10.0, 15.0]
+    assert [(r["budget_minutes"], r["word_acc_ci"], r["images_seen"]) for r in data["planned"]] == [
+        (2.0, 0.3, 2000), (10.0, 0.65, 3000)]
+    report = run_all.write_report(results).read_text()
+    assert "| fast | 10.0 | 10.0 | 64.0% | 65.0% | 0.350 | 3,000 |" in report.replace(" %", "%")
+    assert "| seed | seed15 | 15.0 |" in report
+    assert (results / "time_to_accuracy.png").stat().st_size > 1000
