@@ -1,7 +1,8 @@
 """Time-to-accuracy from notebook 03 runs -> benchmarks/results/time_to_accuracy.json.
 
 Two kinds of run: curves (one point per epoch of a long run: minutes trained so far, validation accuracy then) and
-planned budgets (runs whose learning rate annealed over their own time budget: one point each, the last epoch).
+planned budgets (runs whose learning rate annealed over their own time budget: one point each, what the run's
+best checkpoint reads, as notebook 03's train_summary.json reports it).
 For the seed's recipe the two agree, since its learning rate is constant; for `fast` only a planned run shows what
 a budget buys, because a long run's early epochs have not annealed yet.
 """
@@ -36,7 +37,7 @@ def points(run_dir: Path) -> list[dict]:
 
 
 def planned(run_dir: Path) -> dict:
-    """The last epoch of a run planned for its own budget, with that budget and the images it trained on."""
+    """A run planned for its own budget: what its best checkpoint reads, the budget, the images it trained on."""
     summary = _summary(run_dir)
     rows = list(csv.DictReader(open(run_dir / "history.csv")))
     p = summary["parameters"]
@@ -44,7 +45,8 @@ def planned(run_dir: Path) -> dict:
     batch, steps = summary.get("batch_size", p.get("batch_size", 32)), p.get("steps_per_epoch", 400)
     last = _row(summary, run_dir, rows[-1])
     return {**last, "budget_minutes": budget, "trained_minutes": last["budget_minutes"],
-            "images_seen": summary.get("images_seen", len(rows) * steps * batch),
+            "word_acc": summary["val_word_accuracy"], "word_acc_ci": summary["val_word_accuracy_ci"],
+            "cer": summary["val_cer"], "images_seen": summary.get("images_seen", len(rows) * steps * batch),
             "val_images": summary.get("val_images_decoded")}
 
 

@@ -21,14 +21,15 @@ def _fake_run(run_dir: Path, recipe: str, budget: float, accs: list[float]) -> P
                         "val_word_acc_ci": a, "val_cer": 1 - a, "blank_share": 0.8})
     (run_dir / "train_summary.json").write_text(json.dumps(
         {"recipe": recipe, "time_budget_minutes": budget, "batch_size": 32, "images_seen": 1000 * len(accs),
-         "val_images_decoded": 2000}))
+         "val_images_decoded": 2000, "val_word_accuracy": max(accs) - 0.01, "val_word_accuracy_ci": max(accs),
+         "val_cer": 1 - max(accs)}))
     return run_dir
 
 
 def test_time_to_accuracy_json_and_report(tmp_path):
     curve = _fake_run(tmp_path / "seed15", "seed", 15.0, [0.0, 0.0, 0.01])
     p2 = _fake_run(tmp_path / "ttb2", "fast", 2.0, [0.1, 0.3])
-    p10 = _fake_run(tmp_path / "ttb10", "fast", 10.0, [0.2, 0.5, 0.65])
+    p10 = _fake_run(tmp_path / "ttb10", "fast", 10.0, [0.2, 0.65, 0.6])   # best checkpoint before the last epoch
     results = tmp_path / "results"
     results.mkdir()
     out = results / "time_to_accuracy.json"
