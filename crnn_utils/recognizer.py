@@ -188,10 +188,9 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
     counted under "skipped" by reason. "greedy_any_case_by_height" gives the first decoder's any-case accuracy per
     image height, since blur and low resolution hurt small crops most.
     """
-    from PIL import Image
-
     from .datasets import PrepareStats, read_folder
-    from .metrics import score
+    from .images import ImageError, image_size
+    from .metrics import score, word_accuracy
 
     stats = PrepareStats()
     records = read_folder(folder, stats=stats)
@@ -202,13 +201,14 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
     out["unreadable"] = sum(res.error is not None for res in first)
     out["skipped"] = dict(stats.skipped)
     by_height: dict[int, list[int]] = {}
-    for record, res in zip(records, first):
+    for i, record in enumerate(records):
         try:
-            with Image.open(record.path) as img:
-                height = img.size[1]
-        except Exception:  # unreadable: listed under height 0
-            height = 0
-        by_height.setdefault(height, []).append(int(res.text.lower() == record.label.lower()))
-    out[f"{decoders[0]}_any_case_by_height"] = {str(h): {"n": len(v), "word_acc_ci": sum(v) / len(v)}
-                                                 for h, v in sorted(by_height.items())}
+            size = image_size(record.path)
+        except ImageError:
+            size = None
+        by_height.setdefault(size[1] if size else 0, []).append(i)  # unreadable: height 0
+    out[f"{decoders[0]}_any_case_by_height"] = {
+        str(h): {"n": len(idx), "word_acc_ci": word_accuracy([labels[i] for i in idx], [first[i].text for i in idx],
+                                                             case_sensitive=False)}
+        for h, idx in sorted(by_height.items())}
     return out
