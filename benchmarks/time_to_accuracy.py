@@ -16,14 +16,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _summary(run_dir: Path) -> dict:
-    """train_summary.json, with the papermill parameters of the run's executed notebook 03 under 'parameters'."""
-    summary = json.loads((run_dir / "train_summary.json").read_text())
-    nb = run_dir / "03_ctc_training.ipynb"
-    params = json.loads(nb.read_text())["metadata"].get("papermill", {}).get("parameters", {}) if nb.is_file() else {}
-    return {**summary, "parameters": params}
-
-
 def _row(summary: dict, run_dir: Path, r: dict) -> dict:
     return {"recipe": summary["recipe"], "run_dir": run_dir.name, "budget_minutes": round(float(r["minutes"]), 2),
             "word_acc": float(r["val_word_acc"]), "word_acc_ci": float(r["val_word_acc_ci"]),
@@ -32,22 +24,17 @@ def _row(summary: dict, run_dir: Path, r: dict) -> dict:
 
 def points(run_dir: Path) -> list[dict]:
     """One point per epoch: minutes of training so far and the decoded validation accuracy then."""
-    summary = _summary(run_dir)
+    summary = json.loads((run_dir / "train_summary.json").read_text())
     return [_row(summary, run_dir, r) for r in csv.DictReader(open(run_dir / "history.csv"))]
 
 
 def planned(run_dir: Path) -> dict:
     """A run planned for its own budget: what its best checkpoint reads, the budget, the images it trained on."""
-    summary = _summary(run_dir)
-    rows = list(csv.DictReader(open(run_dir / "history.csv")))
-    p = summary["parameters"]
-    budget = summary.get("time_budget_minutes", p.get("time_budget_minutes"))
-    batch, steps = summary.get("batch_size", p.get("batch_size", 32)), p.get("steps_per_epoch", 400)
-    last = _row(summary, run_dir, rows[-1])
-    return {**last, "budget_minutes": budget, "trained_minutes": last["budget_minutes"],
+    summary = json.loads((run_dir / "train_summary.json").read_text())
+    last = _row(summary, run_dir, list(csv.DictReader(open(run_dir / "history.csv")))[-1])
+    return {**last, "budget_minutes": summary["time_budget_minutes"], "trained_minutes": summary["minutes_trained"],
             "word_acc": summary["val_word_accuracy"], "word_acc_ci": summary["val_word_accuracy_ci"],
-            "cer": summary["val_cer"], "images_seen": summary.get("images_seen", len(rows) * steps * batch),
-            "val_images": summary.get("val_images_decoded")}
+            "cer": summary["val_cer"], "images_seen": summary["images_seen"], "val_images": summary["val_images_decoded"]}
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ def _fake_run(run_dir: Path, recipe: str, budget: float, accs: list[float]) -> P
                         "val_word_acc_ci": a, "val_cer": 1 - a, "blank_share": 0.8})
     (run_dir / "train_summary.json").write_text(json.dumps(
         {"recipe": recipe, "time_budget_minutes": budget, "batch_size": 32, "images_seen": 1000 * len(accs),
-         "val_images_decoded": 2000, "val_word_accuracy": max(accs) - 0.01, "val_word_accuracy_ci": max(accs),
+         "val_images_decoded": 2000, "minutes_trained": budget, "val_word_accuracy": max(accs) - 0.01, "val_word_accuracy_ci": max(accs),
          "val_cer": 1 - max(accs)}))
     return run_dir
 
