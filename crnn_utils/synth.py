@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -20,7 +20,7 @@ _FONT_DENYLIST = ("LastResort", "MathTeX", "cmex", "cmsy", "cmmi", "STIXNonUni",
 
 @lru_cache(maxsize=1)
 def available_fonts() -> dict[str, list[str]]:
-    """Every usable font file, grouped by family: matplotlib's bundled fonts, font-* packages, system fonts."""
+    """Every usable font file, grouped by family: matplotlib's, font-* packages', packaged font bytes, system fonts."""
     import matplotlib
     from fontTools.ttLib import TTFont
 
@@ -28,6 +28,7 @@ def available_fonts() -> dict[str, list[str]]:
     roots = [os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")]
     roots += glob.glob(os.path.join(sys.prefix, "lib*", "python3*", "site-packages", "font_*", "files"))
     roots += ["/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.fonts")]
+    roots += [str(_unpack_packaged_fonts())]
     files: dict[str, str] = {}
     for root in roots:
         for path in glob.glob(os.path.join(root, "**", "*.[ot]tf"), recursive=True):
@@ -48,6 +49,43 @@ def available_fonts() -> dict[str, list[str]]:
             family = "STIXGeneral" if family.startswith("STIX") else "ComputerModern" if family.startswith("cm") else family
             families[family].append(path)
     return dict(families)
+
+
+# Fonts shipped as bytes inside Python packages: pymupdf-fonts' text faces (its key -> our file stem) and Pillow's own
+# default face. The mono twins of FiraGO and Ubuntu are left out: same letter shapes, and shop signs are rarely mono.
+_PYMUPDF_FACES = {
+    "figo": "FiraGO-Regular", "figbo": "FiraGO-Bold", "figit": "FiraGO-Italic", "figbi": "FiraGO-BoldItalic",
+    "notos": "NotoSans-Regular", "notosbo": "NotoSans-Bold", "notosit": "NotoSans-Italic", "notosbi": "NotoSans-BoldItalic",
+    "ubuntu": "Ubuntu-Regular", "ubuntubo": "Ubuntu-Bold", "ubuntuit": "Ubuntu-Italic", "ubuntubi": "Ubuntu-BoldItalic",
+    "cascadia": "CascadiaMono-Regular", "cascadiab": "CascadiaMono-Bold",
+    "spacemo": "SpaceMono-Regular", "spacembo": "SpaceMono-Bold",
+}
+
+
+def _unpack_packaged_fonts() -> Path:
+    """Write the fonts that Python packages hold as bytes (pymupdf-fonts, Pillow's Aileron) once to a cache folder."""
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "crnn_notebooks" / "fonts"
+    from PIL import ImageFont
+
+    loaders: dict[str, Callable[[], bytes]] = {"Aileron-Regular": lambda: ImageFont.load_default(12).font_bytes}
+    try:
+        import pymupdf_fonts
+
+        loaders.update({stem: pymupdf_fonts.fontbuffers[key] for key, stem in _PYMUPDF_FACES.items()
+                        if key in pymupdf_fonts.fontbuffers})
+    except ImportError:  # an optional source: the renderer works without it, with fewer families
+        pass
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for stem, load in loaders.items():
+            path = folder / f"{stem}.ttf"
+            if not path.exists():
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")  # parallel renderers may race: write, then rename
+                tmp.write_bytes(bytes(load()))
+                os.replace(tmp, path)
+    except (OSError, AttributeError):  # a read-only home or an old Pillow: use what is already there
+        pass
+    return folder
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +144,7 @@ class SynthConfig:
     p_low_res: float = 0.2
     output_height: int = 32         # images are written 32 px high like MJSynth's
     p_clean: float = 0.2            # plain, well-contrasted words (printed labels, screens): they also end the CTC plateau sooner
+    p_tight: float = 0.5            # crop to the ink, as word boxes in photos are drawn: "ocean" is then x-height tall
 
 
 class SyntheticWords:
@@ -166,8 +205,11 @@ class SyntheticWords:
             mask, outline = _add_neighbours(mask, outline, font_path, size, rng, self.charset)
         # 3. Geometry: rotation, shear, perspective, a gentle curve.
         mask, outline = _warp(mask, outline, rng, cfg)
+        # 4. Most real crops hug the letters; the font's line box leaves room for ascenders a word may not have.
+        if rng.random() < cfg.p_tight:
+            mask, outline = _crop_to_ink(mask, outline, rng)
         h, w = mask.shape
-        # 4. Colours: background photo or flat/gradient colour; text colour with random contrast.
+        # 5. Colours: background photo or flat/gradient colour; text colour with random contrast.
         bg = _background(h, w, rng, cfg)
         fg_col, out_col = _text_colours(bg, rng)
         img = bg.astype(np.float32)
@@ -179,9 +221,9 @@ class SyntheticWords:
         if outline is not None:
             img = img * (1 - outline[..., None]) + out_col * outline[..., None]
         img = img * (1 - mask[..., None]) + fg_col * mask[..., None]
-        # 5. Camera: lighting gradient, blur, noise, low resolution, JPEG artefacts.
+        # 6. Camera: lighting gradient, blur, noise, low resolution, JPEG artefacts.
         img = _camera(img, rng, mild=cfg.p_low_res == 0.0 and cfg.p_curve == 0.0)
-        # 6. Output at MJSynth's height.
+        # 7. Output at MJSynth's height.
         out_h = cfg.output_height
         out_w = max(4, int(round(w * out_h / h)))
         img = cv2.resize(np.clip(img, 0, 255).astype(np.uint8), (out_w, out_h), interpolation=cv2.INTER_AREA)
@@ -291,6 +333,20 @@ def _warp(mask, outline, rng, cfg: SynthConfig):
         remap = lambda m: None if m is None else cv2.remap(m, xs, ys, cv2.INTER_LINEAR, borderValue=0)
         mask, outline = remap(mask), remap(outline)
     return mask, outline
+
+
+def _crop_to_ink(mask, outline, rng):
+    """Crop the masks to the drawn ink (outline included), then add margins of 0-12 % (top, bottom) and 2-30 %
+    (left, right) of the ink's height."""
+    ink = mask if outline is None else np.maximum(mask, outline)
+    rows, cols = np.flatnonzero(ink.max(1) > 0.1), np.flatnonzero(ink.max(0) > 0.1)
+    if not len(rows):
+        return mask, outline
+    ink_h = rows[-1] - rows[0] + 1
+    pad = ((int(ink_h * rng.uniform(0.0, 0.12)), int(ink_h * rng.uniform(0.0, 0.12))),
+           (int(ink_h * rng.uniform(0.02, 0.3)), int(ink_h * rng.uniform(0.02, 0.3))))
+    cut = lambda m: None if m is None else np.pad(m[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], pad)
+    return cut(mask), cut(outline)
 
 
 def _background(h: int, w: int, rng: np.random.Generator, cfg: SynthConfig) -> np.ndarray:

@@ -10,7 +10,8 @@ import pytest
 from crnn_utils.charset import Charset
 from crnn_utils.datasets import read_mjsynth
 from crnn_utils.images import load_image
-from crnn_utils.synth import SynthConfig, SyntheticWords, available_fonts, lexicon, write_mjsynth_layout
+from crnn_utils.synth import (SynthConfig, SyntheticWords, _crop_to_ink, _unpack_packaged_fonts, available_fonts,
+                              lexicon, write_mjsynth_layout)
 
 ALNUM = set(string.ascii_letters + string.digits)
 
@@ -23,11 +24,30 @@ def gen():
 def test_available_fonts():
     fonts = available_fonts()
     assert len(fonts) >= 10
-    assert "DejaVuSans" in fonts
+    assert {"DejaVuSans", "FiraGO", "Ubuntu", "Aileron"} <= set(fonts)
     assert any("matplotlib" in p and p.endswith("DejaVuSans.ttf") for p in fonts["DejaVuSans"])
     for family, paths in fonts.items():
         assert paths, family
         assert all(Path(p).is_file() and p.lower().endswith((".ttf", ".otf")) for p in paths)
+
+
+def test_packaged_fonts_are_unpacked_once_into_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = _unpack_packaged_fonts()
+    assert folder == tmp_path / "crnn_notebooks" / "fonts"
+    stems = {p.stem for p in folder.glob("*.ttf")}
+    assert {"Aileron-Regular", "FiraGO-Regular", "NotoSans-Bold", "Ubuntu-Italic", "SpaceMono-Regular"} <= stems
+    # each file is a real font that draws the whole charset
+    from fontTools.ttLib import TTFont
+
+    for path in folder.glob("*.ttf"):
+        cmap = TTFont(path, lazy=True).getBestCmap()
+        assert all(ord(c) in cmap for c in ALNUM), path.name
+    # a second call rewrites nothing
+    mtimes = {p: p.stat().st_mtime_ns for p in folder.glob("*.ttf")}
+    _unpack_packaged_fonts()
+    assert mtimes == {p: p.stat().st_mtime_ns for p in folder.glob("*.ttf")}
+    assert not list(folder.glob("*.tmp"))
 
 
 def test_lexicon_words_are_alphanumeric():
@@ -77,6 +97,36 @@ def test_labels_within_seed_charset_and_max_len(gen):
     assert all(cs.skip_reason(s) is None for s in labels)
     # The mix holds lexicon words, upper case and digits.
     assert any(s.isupper() for s in labels) and any(c.isdigit() for s in labels for c in s)
+
+
+def test_crop_to_ink_hugs_the_letters_with_small_margins():
+    mask = np.zeros((60, 200), np.float32)
+    mask[20:40, 50:150] = 1.0  # 20 px of ink, 40 px of line box above and below
+    outline = np.zeros_like(mask)
+    outline[18:42, 48:152] = 1.0  # the outline reaches 2 px further
+    for seed in range(20):
+        m, o = _crop_to_ink(mask, outline, np.random.default_rng(seed))
+        rows, cols = np.flatnonzero(o.max(1)), np.flatnonzero(o.max(0))
+        top, bottom = rows[0], m.shape[0] - 1 - rows[-1]
+        left, right = cols[0], m.shape[1] - 1 - cols[-1]
+        assert 0 <= top <= 0.12 * 24 and 0 <= bottom <= 0.12 * 24
+        assert int(0.02 * 24) <= left <= 0.3 * 24 and int(0.02 * 24) <= right <= 0.3 * 24
+        assert m.shape == o.shape and m.sum() == mask.sum()  # nothing of the text is cut
+    blank = np.zeros((10, 10), np.float32)
+    assert _crop_to_ink(blank, None, np.random.default_rng(0))[0] is blank
+
+
+def test_tight_crops_fill_more_of_the_height():
+    def ink_rows(p_tight):
+        gen = SyntheticWords(seed=5, config=SynthConfig(p_tight=p_tight, p_clean=1.0))
+        share = []
+        for i in range(30):
+            gray = gen.render(i)[0].astype(np.float32).mean(-1)
+            profile = np.abs(gray - np.median(gray)).max(1)
+            share.append(np.mean(profile > 0.5 * profile.max()))
+        return np.mean(share)
+
+    assert ink_rows(1.0) > ink_rows(0.0) + 0.1
 
 
 def test_max_len_config_is_respected():
