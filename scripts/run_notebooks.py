@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 import time
 from pathlib import Path
@@ -44,7 +45,8 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
         given = {k: v for k, v in given.items() if not _is_default(v, known[k]["default"])}
         t = time.time()
         print(f"== {name} ({', '.join(f'{k}={v!r}' for k, v in given.items())})", flush=True)
-        pm.execute_notebook(str(src), str(out_dir / name), parameters=given, cwd=str(ROOT),
+        # A relative input path: papermill records it in the executed notebook, which readers see.
+        pm.execute_notebook(os.path.relpath(src), str(out_dir / name), parameters=given, cwd=str(ROOT),
                             kernel_name="python3", progress_bar=False, execution_timeout=timeout)
         print(f"   done in {time.time() - t:.0f} s", flush=True)
 

@@ -1,5 +1,6 @@
 """Notebook tier: the four notebooks chained with papermill on tiny parameters, and nbval over the committed ones."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -149,3 +150,5 @@ def test_notebook_skeleton(name):
     assert "## Setup" in headings and any(h.startswith("## Summary") for h in headings)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     assert (ROOT / "notebooks" / name).stat().st_size < 3_000_000
+    text = (ROOT / "notebooks" / name).read_text(encoding="utf-8")
+    assert not re.findall(r'"(?:/tmp|/home|/root|/Users|/work)/[^"]*"', text), "an absolute machine path is committed"
