@@ -73,7 +73,7 @@ def _unpack_packaged_fonts() -> Path:
 
         loaders.update({stem: pymupdf_fonts.fontbuffers[key] for key, stem in _PYMUPDF_FACES.items()
                         if key in pymupdf_fonts.fontbuffers})
-    except ImportError:  # an optional source: the renderer works without it, with fewer families
+    except (ImportError, ValueError):  # optional (ValueError: a Python without lzma); fewer families without it
         pass
     try:
         folder.mkdir(parents=True, exist_ok=True)
