@@ -55,7 +55,8 @@ def available_fonts() -> dict[str, list[str]]:
 # default face. The mono twins of FiraGO and Ubuntu are left out: same letter shapes, and shop signs are rarely mono.
 _PYMUPDF_FACES = {
     "figo": "FiraGO-Regular", "figbo": "FiraGO-Bold", "figit": "FiraGO-Italic", "figbi": "FiraGO-BoldItalic",
-    "notos": "NotoSans-Regular", "notosbo": "NotoSans-Bold", "notosit": "NotoSans-Italic", "notosbi": "NotoSans-BoldItalic",
+    "notos": "NotoSans-Regular", "notosbo": "NotoSans-Bold",
+    "notosit": "NotoSans-Italic", "notosbi": "NotoSans-BoldItalic",
     "ubuntu": "Ubuntu-Regular", "ubuntubo": "Ubuntu-Bold", "ubuntuit": "Ubuntu-Italic", "ubuntubi": "Ubuntu-BoldItalic",
     "cascadia": "CascadiaMono-Regular", "cascadiab": "CascadiaMono-Bold",
     "spacemo": "SpaceMono-Regular", "spacembo": "SpaceMono-Bold",
@@ -215,7 +216,7 @@ class SyntheticWords:
         img = bg.astype(np.float32)
         if rng.random() < cfg.p_shadow:
             shift = rng.integers(-max(1, h // 12), max(2, h // 8), 2)
-            sh = np.roll(np.roll(mask, int(shift[0]), 0), int(shift[1]), 1)
+            sh = _shifted(mask, int(shift[0]), int(shift[1]))
             sh = cv2.GaussianBlur(sh, (0, 0), float(rng.uniform(0.5, 3)))[..., None]
             img = img * (1 - 0.7 * sh)
         if outline is not None:
@@ -333,6 +334,15 @@ def _warp(mask, outline, rng, cfg: SynthConfig):
         remap = lambda m: None if m is None else cv2.remap(m, xs, ys, cv2.INTER_LINEAR, borderValue=0)
         mask, outline = remap(mask), remap(outline)
     return mask, outline
+
+
+def _shifted(m: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """m moved by (dy, dx) pixels, zeros where nothing moves in (np.roll would wrap a tight crop's far edge around)."""
+    h, w = m.shape
+    out = np.zeros_like(m)
+    src = m[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = src
+    return out
 
 
 def _crop_to_ink(mask, outline, rng):

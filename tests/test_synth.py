@@ -10,8 +10,8 @@ import pytest
 from crnn_utils.charset import Charset
 from crnn_utils.datasets import read_mjsynth
 from crnn_utils.images import load_image
-from crnn_utils.synth import (SynthConfig, SyntheticWords, _crop_to_ink, _unpack_packaged_fonts, available_fonts,
-                              lexicon, write_mjsynth_layout)
+from crnn_utils.synth import (SynthConfig, SyntheticWords, _crop_to_ink, _shifted, _unpack_packaged_fonts,
+                              available_fonts, lexicon, write_mjsynth_layout)
 
 ALNUM = set(string.ascii_letters + string.digits)
 
@@ -114,6 +114,16 @@ def test_crop_to_ink_hugs_the_letters_with_small_margins():
         assert m.shape == o.shape and m.sum() == mask.sum()  # nothing of the text is cut
     blank = np.zeros((10, 10), np.float32)
     assert _crop_to_ink(blank, None, np.random.default_rng(0))[0] is blank
+
+
+def test_shadow_shift_does_not_wrap_around():
+    m = np.zeros((10, 12), np.float32)
+    m[8:10, 3:5] = 1.0  # ink touching the bottom edge, as in a tight crop
+    down = _shifted(m, 3, 2)
+    assert down.sum() == 0.0  # moved out of the image, not back in at the top
+    up = _shifted(m, -2, -1)
+    assert up[6:8, 2:4].sum() == 4.0 and up.sum() == 4.0
+    assert np.array_equal(_shifted(m, 0, 0), m)
 
 
 def test_tight_crops_fill_more_of_the_height():
