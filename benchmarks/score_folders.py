@@ -1,4 +1,4 @@
-"""Score a trained run on labelled image folders (labels.tsv or file names), greedy and beam decoding.
+"""Score a trained run on labelled image folders (any format read_folder reads), greedy and beam decoding.
 
     .venv/bin/python benchmarks/score_folders.py RUN_DIR FOLDER [FOLDER ...] [--out benchmarks/results/folders.json]
 

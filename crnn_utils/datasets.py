@@ -14,7 +14,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from .charset import Charset
-from .images import IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, ImageError, load_image, preprocess
+from .images import IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, ImageError, load_image, preprocess
 
 SPLITS = ("train", "val", "test")
 
@@ -64,12 +64,13 @@ class PrepareStats:
         return {"used": self.used, "skipped": dict(self.skipped), "seen": self.seen, "skipped_examples": self.examples}
 
 
-def _load_one(record: Record, charset: Charset, steps: int, width: int) -> tuple[Record, np.ndarray | None, str | None]:
+def _load_one(record: Record, charset: Charset, steps: int, width: int,
+              max_stretch: float) -> tuple[Record, np.ndarray | None, str | None]:
     reason = charset.skip_reason(record.label, steps)
     if reason is not None:
         return record, None, reason
     try:
-        img = preprocess(load_image(record.path), IMG_HEIGHT, width)
+        img = preprocess(load_image(record.path), IMG_HEIGHT, width, max_stretch)
     except ImageError as e:
         return record, None, e.reason
     except Exception:  # anything a codec throws on a damaged file
@@ -88,6 +89,7 @@ def prepare_split(
     limit: int | None = None,
     progress: bool = True,
     total: int | None = None,
+    max_stretch: float = MAX_STRETCH,
 ) -> PrepareStats:
     """Load, check and preprocess records into TFRecord shards `out_dir/{split}-NNNNN.tfrecord`; count every skip."""
     import tensorflow as tf
@@ -102,7 +104,7 @@ def prepare_split(
     bar = tqdm(total=limit or total, desc=f"{split}", unit="img", disable=not progress, mininterval=2.0)
     # 1. Decode and preprocess on two threads (OpenCV releases the GIL); records stream, never held in full.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for record, img, reason in _imap(pool, records, charset, time_steps, width):
+        for record, img, reason in _imap(pool, records, charset, time_steps, width, max_stretch):
             if limit is not None and stats.used >= limit:
                 break
             bar.update(1)
@@ -126,13 +128,13 @@ def prepare_split(
 
 
 def _imap(pool: ThreadPoolExecutor, records: Iterable[Record], charset: Charset, steps: int, width: int,
-          window: int = 256) -> Iterator[tuple[Record, np.ndarray | None, str | None]]:
+          max_stretch: float, window: int = 256) -> Iterator[tuple[Record, np.ndarray | None, str | None]]:
     """Ordered parallel map over a stream, with a bounded number of images in flight."""
     from collections import deque
 
     pending: deque = deque()
     for record in records:
-        pending.append(pool.submit(_load_one, record, charset, steps, width))
+        pending.append(pool.submit(_load_one, record, charset, steps, width, max_stretch))
         if len(pending) >= window:
             yield pending.popleft().result()
     while pending:
@@ -209,7 +211,8 @@ def make_dataset(
 
 
 def make_file_dataset(records, charset, batch_size: int, max_label_len: int, width: int = 128,
-                      shuffle: bool = False, augment: bool = False, repeat: bool = False, seed: int = 0):
+                      shuffle: bool = False, augment: bool = False, repeat: bool = False, seed: int = 0,
+                      max_stretch: float = MAX_STRETCH):
     """tf.data straight from image files (no shards): read, decode, preprocess_tf, (augment), batch -> (images, labels)."""
     import tensorflow as tf
 
@@ -230,7 +233,7 @@ def make_file_dataset(records, charset, batch_size: int, max_label_len: int, wid
 
     # 2. Read, decode and preprocess in parallel, with the same preprocessing as inference (preprocess_tf).
     def load(path, ids):
-        img = preprocess_tf(decode_tf(tf.io.read_file(path)), IMG_HEIGHT, width)
+        img = preprocess_tf(decode_tf(tf.io.read_file(path)), IMG_HEIGHT, width, max_stretch)
         return (augment_tf(img, seed) if augment else img), ids
 
     # 3. A file that fails to decode is dropped instead of stopping training (prepare_split counts them).
@@ -335,41 +338,121 @@ def _parse_mjsynth(parts: list[str], prefix: str) -> Record | None:
     return Record(prefix + (rel[2:] if rel.startswith("./") else rel), stem[first + 1 : last])
 
 
+# Label files read_folder looks for at the folder's top, in this order, and the column names it understands.
+LABEL_FILES = ("labels.tsv", "labels.txt", "gt.txt", "labels.csv", "metadata.csv", "metadata.jsonl")
+PATH_COLUMNS = ("path", "file_name", "filename", "file", "image", "image_path", "img", "name")
+LABEL_COLUMNS = ("label", "text", "transcription", "word", "identity", "ground_truth", "gt", "words")
+NO_LABEL = "no_label_file"  # sidecar mode: an image without its name.gt.txt
+
+
 def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list[Record]:
-    """Records of a folder of images: labels from labels.tsv (path<TAB>label), else file names without extension."""
+    """Records of a labelled folder: a label file (LABEL_FILES), else name.gt.txt sidecars, else file names."""
     root = Path(data_dir).expanduser().resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"data_dir '{data_dir}' does not exist or is not a folder")
-    tsv = root / "labels.tsv"
-    if tsv.is_file():
-        records = _read_labels_tsv(root, tsv, stats)
+    # 1. A label file at the top of the folder wins.
+    label_file = find_label_file(root)
+    if label_file is not None:
+        records = _read_label_file(root, label_file, stats)
         if not records:
-            raise ValueError(f"'{tsv}' lists no images: expected lines 'relative/path<TAB>label'")
+            raise ValueError(f"'{label_file}' lists no images: expected lines 'relative/path<TAB>label' "
+                             "(or 'path label', 'path, \"label\"', CSV/JSONL with file_name and text columns)")
         return records
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     if not files:
         raise ValueError(f"folder '{data_dir}' has no images: expected files ending in "
-                         f"{', '.join(IMAGE_EXTENSIONS)}, or a labels.tsv")
+                         f"{', '.join(IMAGE_EXTENSIONS)}, or one of {', '.join(LABEL_FILES)}")
+    # 2. Ground-truth sidecars as tesstrain and OCRopus keep them: word.png next to word.gt.txt.
+    sidecars = [p.with_name(p.stem + ".gt.txt") for p in files]
+    if any(s.is_file() for s in sidecars):
+        records = []
+        for image, sidecar in zip(files, sidecars):
+            if sidecar.is_file():
+                records.append(Record(str(image), sidecar.read_text(encoding="utf-8-sig", errors="replace").strip()))
+            elif stats is not None:
+                stats.skip(NO_LABEL, image.name)
+        return records
+    # 3. Otherwise the file name is the label.
     return [Record(str(p), p.stem) for p in files]
 
 
-def _read_labels_tsv(root: Path, tsv: Path, stats: PrepareStats | None) -> list[Record]:
-    records = []
-    with open(tsv, encoding="utf-8-sig", errors="replace") as f:  # -sig: drop a spreadsheet's byte-order mark
-        for i, line in enumerate(f):
-            line = line.rstrip("\r\n")
-            rel, tab, label = line.partition("\t")
-            # 1. A first line whose first field is neither a file nor an image name is a header.
-            if i == 0 and not (root / rel).is_file() and Path(rel).suffix.lower() not in IMAGE_EXTENSIONS:
+def find_label_file(data_dir: str | Path) -> Path | None:
+    """The label file read_folder would use in a folder (the first of LABEL_FILES there), or None."""
+    return next((Path(data_dir) / n for n in LABEL_FILES if (Path(data_dir) / n).is_file()), None)
+
+
+def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list[Record]:
+    # -sig drops a spreadsheet's byte-order mark.
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        if path.suffix == ".csv":
+            rows = _csv_rows(f)
+        elif path.suffix == ".jsonl":
+            rows = (_json_row(line) for line in f)
+        else:
+            rows = (_text_row(line) for line in f)
+        records = []
+        for i, (row, raw) in enumerate(rows):
+            # A first line that names neither a file nor an image is a header.
+            if i == 0 and (row is None or not (root / row[0]).is_file()
+                           and Path(row[0]).suffix.lower() not in IMAGE_EXTENSIONS):
                 continue
-            # 2. A line without a tab (or without a path) is counted, not fatal; a listed but absent file is
-            #    left to prepare_split, which counts it as missing_file.
-            if not tab or not rel:
+            # A line that cannot be split into path and label is counted, not fatal; a listed but absent file is
+            # left to prepare_split, which counts it as missing_file.
+            if row is None or not row[0]:
                 if stats is not None:
-                    stats.skip(MALFORMED, line[:80] or "<blank line>")
+                    stats.skip(MALFORMED, raw.strip()[:80] or "<blank line>")
                 continue
-            records.append(Record(str(root / rel), label))
+            records.append(Record(str(root / row[0]), row[1]))
     return records
+
+
+def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
+    """'path<TAB>label', 'path, "label"' (ICDAR gt.txt) or 'image.ext label' (the label may hold spaces)."""
+    line = line.rstrip("\r\n")
+    if "\t" in line:
+        rel, _, label = line.partition("\t")
+        return (rel, label), line
+    head, comma, tail = line.partition(",")
+    if comma and Path(head.strip()).suffix.lower() in IMAGE_EXTENSIONS:
+        label = tail.strip()
+        if len(label) >= 2 and label[0] == label[-1] == '"':
+            label = label[1:-1].replace('\\"', '"').replace('\\\\', '\\')
+        return (head.strip(), label), line
+    parts = line.split(maxsplit=1)
+    named_image = len(parts) == 2 and Path(parts[0]).suffix.lower() in IMAGE_EXTENSIONS
+    return ((parts[0], parts[1]) if named_image else None), line
+
+
+def _json_row(line: str) -> tuple[tuple[str, str] | None, str]:
+    """One JSONL object with a path key and a label key (Hugging Face imagefolder's metadata.jsonl)."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError:
+        return None, line
+    if not isinstance(obj, dict):
+        return None, line
+    rel = next((obj[k] for k in PATH_COLUMNS if isinstance(obj.get(k), str)), None)
+    label = next((obj[k] for k in LABEL_COLUMNS if isinstance(obj.get(k), str)), None)
+    return ((rel, label) if rel is not None and label is not None else None), line
+
+
+def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
+    """CSV rows as (path, label): columns named as in PATH_COLUMNS/LABEL_COLUMNS when there is a header, else 0, 1."""
+    import csv
+
+    cols = (0, 1)
+    for i, fields in enumerate(csv.reader(f)):
+        raw = ",".join(fields)
+        lower = [x.strip().lower() for x in fields]
+        if i == 0:
+            p = next((lower.index(n) for n in PATH_COLUMNS if n in lower), None)
+            q = next((lower.index(n) for n in LABEL_COLUMNS if n in lower), None)
+            if p is not None and q is not None:
+                cols = (p, q)
+                yield (fields[p], fields[q]), raw  # the header: read_folder's first-line rule drops it
+                continue
+        ok = len(fields) > max(cols)
+        yield ((fields[cols[0]].strip(), fields[cols[1]]) if ok else None), raw
 
 
 def split_records(records: Sequence[Record], n_val: int, n_test: int, seed: int = 0) -> dict[str, list[Record]]:

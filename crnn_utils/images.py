@@ -10,6 +10,7 @@ import numpy as np
 
 IMG_HEIGHT = 32
 IMG_WIDTH = 128
+MAX_STRETCH = 2.0  # short words are widened up to 2x, so thin letters (l, i, t) get CTC steps of their own
 MAX_PIXELS = 50_000_000  # refuse larger images before decoding them (decompression bombs)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 _GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as OpenCV and TF use
@@ -96,19 +97,21 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return rgb @ _GRAY_WEIGHTS
 
 
-def fit_size(h: int, w: int, height: int = IMG_HEIGHT, width: int = IMG_WIDTH) -> tuple[int, int]:
-    """Height and width after resizing to `height` keeping the aspect ratio, squeezed to `width` when wider."""
-    new_w = max(1, int(round(w * height / max(h, 1))))
+def fit_size(h: int, w: int, height: int = IMG_HEIGHT, width: int = IMG_WIDTH,
+             max_stretch: float = MAX_STRETCH) -> tuple[int, int]:
+    """Height and width after resizing to `height`: widened up to `max_stretch` times, never beyond `width`."""
+    new_w = max(1, int(round(w * height / max(h, 1) * max_stretch)))
     return height, min(new_w, width)
 
 
-def preprocess(image: np.ndarray, height: int = IMG_HEIGHT, width: int = IMG_WIDTH) -> np.ndarray:
-    """Any image array -> float32 (height, width, 1) in [0, 1]: gray, resize to height, squeeze if wider, pad right."""
+def preprocess(image: np.ndarray, height: int = IMG_HEIGHT, width: int = IMG_WIDTH,
+               max_stretch: float = MAX_STRETCH) -> np.ndarray:
+    """Any image array -> float32 (height, width, 1) in [0, 1]: gray, resize to height, widen/squeeze, pad right."""
     # 1. Grayscale in float, so no rounding differs from the TF path.
     gray = to_gray(image)
     h, w = gray.shape
-    # 2. Resize to the target height keeping the aspect ratio; never drop a wide word, squeeze it.
-    new_h, new_w = fit_size(h, w, height, width)
+    # 2. Resize to the target height, widened up to max_stretch times; never drop a wide word, squeeze it.
+    new_h, new_w = fit_size(h, w, height, width, max_stretch)
     #    One axis at a time (height, then width): each step is a pure shrink (area) or enlarge (bilinear),
     #    which OpenCV and TF compute alike.
     resized = _resize_axis(gray, new_h, w)
@@ -133,7 +136,7 @@ def _border_median(img: np.ndarray) -> np.float32:
     return np.sort(border)[len(border) // 2]
 
 
-def preprocess_tf(image, height: int = IMG_HEIGHT, width: int = IMG_WIDTH):
+def preprocess_tf(image, height: int = IMG_HEIGHT, width: int = IMG_WIDTH, max_stretch: float = MAX_STRETCH):
     """The same preprocessing as `preprocess`, in TensorFlow ops for tf.data (uint8 (H, W, C) tensor in)."""
     import tensorflow as tf
 
@@ -144,9 +147,10 @@ def preprocess_tf(image, height: int = IMG_HEIGHT, width: int = IMG_WIDTH):
     alpha = tf.cond(channels == 4, lambda: img[..., 3:4] / 255.0, lambda: tf.ones_like(img[..., :1]))
     rgb = rgb * alpha + 255.0 * (1.0 - alpha)
     gray = tf.tensordot(rgb, tf.constant(_GRAY_WEIGHTS), axes=[[2], [0]])[..., None]
-    # 2. Resize keeping the aspect ratio (area when shrinking, bilinear when enlarging, as OpenCV does).
+    # 2. Resize as fit_size does (area when shrinking, bilinear when enlarging, as OpenCV does).
     h, w = tf.shape(gray)[0], tf.shape(gray)[1]
-    new_w = tf.maximum(1, tf.cast(tf.round(tf.cast(w, tf.float32) * height / tf.cast(h, tf.float32)), tf.int32))
+    natural = tf.cast(w, tf.float32) * height / tf.cast(h, tf.float32)
+    new_w = tf.maximum(1, tf.cast(tf.round(natural * max_stretch), tf.int32))
     new_w = tf.minimum(new_w, width)
     resized = _resize_axis_tf(gray, height, w)
     resized = _resize_axis_tf(resized, height, new_w)

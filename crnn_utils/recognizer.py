@@ -11,7 +11,7 @@ import numpy as np
 
 from .charset import Charset
 from .ctc import DECODERS, BKTree, build_lexicon, decode
-from .images import IMAGE_EXTENSIONS, UNREADABLE, ImageError, load_image, preprocess
+from .images import IMAGE_EXTENSIONS, MAX_STRETCH, UNREADABLE, ImageError, load_image, preprocess
 
 Item = Union[str, os.PathLike, np.ndarray]
 
@@ -58,7 +58,8 @@ def _to_uint8_range(image: np.ndarray) -> np.ndarray:
 class Recognizer:
     """A CRNN inference model plus its charset: images -> text with the greedy, beam or lexicon decoder."""
 
-    def __init__(self, model, charset: Charset | str, lexicon: "Sequence[str] | BKTree | None" = None) -> None:
+    def __init__(self, model, charset: Charset | str, lexicon: "Sequence[str] | BKTree | None" = None,
+                 max_stretch: float = MAX_STRETCH) -> None:
         import tensorflow as tf
 
         # 1. Check the model and charset agree on the number of classes.
@@ -69,6 +70,7 @@ class Recognizer:
             raise ValueError(f"model outputs {classes} classes but the charset needs {self.charset.num_classes} "
                              f"({len(self.charset)} characters + blank)")
         _, self.height, self.width, self.channels = model.input_shape
+        self.max_stretch = max_stretch  # must be the value the model was trained with (dataset.json)
         # 2. Build the lexicon's BK-tree once (a 50k-word list takes seconds).
         self.lexicon = None if lexicon is None else lexicon if isinstance(lexicon, BKTree) else build_lexicon(lexicon)
         # 3. One traced graph for every batch size: no per-call setup as model.predict has (~5x faster at batch 1).
@@ -91,7 +93,8 @@ class Recognizer:
         model = keras.models.load_model(model_path, compile=False)  # safe_mode stays on
         if "image_width" in info and int(info["image_width"]) != model.input_shape[2]:
             raise ValueError(f"dataset.json image_width {info['image_width']} != model input width {model.input_shape[2]}")
-        return cls(model, Charset(info["charset"]), lexicon=lexicon)
+        # Runs prepared before max_stretch existed kept the aspect ratio (1.0).
+        return cls(model, Charset(info["charset"]), lexicon=lexicon, max_stretch=float(info.get("max_stretch", 1.0)))
 
     def preprocess(self, items: Item | Iterable[Item]) -> tuple[np.ndarray, list[str | None], list[str | None]]:
         """Items -> (N, H, W, 1) float32 model inputs, the error reason per item (None when fine) and the source paths."""
@@ -110,8 +113,8 @@ class Recognizer:
                     if image.ndim not in (2, 3) or image.size == 0 or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
                         raise ImageError(UNREADABLE, None, f"array of shape {image.shape}")
                     image = _to_uint8_range(image)
-                # 2. The one preprocessing used in training: grey, resize to height, squeeze or pad to width.
-                batch[i] = preprocess(image, self.height, self.width)
+                # 2. The one preprocessing used in training: grey, resize to height, widen/squeeze, pad to width.
+                batch[i] = preprocess(image, self.height, self.width, self.max_stretch)
             except ImageError as e:
                 errors[i] = e.reason
         return batch, errors, sources
@@ -182,7 +185,7 @@ class Recognizer:
 
 def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Sequence[str] = ("greedy",),
                  batch_size: int = 256) -> dict:
-    """Score a labelled folder (labels.tsv or file names): {decoder: metrics}, unreadable, skipped, by-height accuracy.
+    """Score a labelled folder (any label format read_folder reads): {decoder: metrics}, unreadable, skipped, by-height accuracy.
 
     Unreadable images count as wrong (an empty reading, as a user would get); lines read_folder could not use are
     counted under "skipped" by reason. "greedy_any_case_by_height" gives the first decoder's any-case accuracy per

@@ -12,9 +12,11 @@ import pytest
 from crnn_utils.charset import Charset
 from crnn_utils.datasets import (
     MALFORMED,
+    NO_LABEL,
     PrepareStats,
     Record,
     check_mjsynth_dir,
+    find_label_file,
     make_dataset,
     mjsynth_split_of,
     prepare_split,
@@ -253,11 +255,52 @@ def test_read_folder_labels_tsv(tmp_path: Path) -> None:
     assert [r.label for r in read_folder(tmp_path)] == ["World"]
 
 
+def _rel(records: list[Record], root: Path) -> list[tuple[str, str]]:
+    return [(Path(r.path).relative_to(root).as_posix(), r.label) for r in records]
+
+
+@pytest.mark.parametrize("name, text", [
+    # trdg's labels.txt: a space after the name; the label may hold spaces itself.
+    ("labels.txt", "filename label\na.png Hello\nsub/b.png New York\nlonely.png\n"),
+    # ICDAR 2013/2015 gt.txt: name, "label" with escaped quotes.
+    ("gt.txt", 'a.png, "Hello"\nsub/b.png, "New York"\nnot a record\n'),
+    # CSV with a header in any column order (Kaggle, spreadsheets).
+    ("labels.csv", 'text,file_name\nHello,a.png\n"New York",sub/b.png\nonly-one-field\n'),
+    # Hugging Face imagefolder.
+    ("metadata.jsonl", '{"file_name": "a.png", "text": "Hello"}\n{"file_name": "sub/b.png", "text": "New York"}\n{oops\n'),
+])
+def test_read_folder_other_label_files(tmp_path: Path, name: str, text: str) -> None:
+    _images(tmp_path, ["a.png", "sub/b.png"])
+    (tmp_path / name).write_text(text)
+    stats = PrepareStats()
+    assert _rel(read_folder(tmp_path, stats), tmp_path) == [("a.png", "Hello"), ("sub/b.png", "New York")]
+    assert stats.skipped == {MALFORMED: 1}
+    assert find_label_file(tmp_path) == tmp_path / name
+
+
+def test_read_folder_icdar_escapes_and_priority(tmp_path: Path) -> None:
+    _images(tmp_path, ["word_1.png", "word_2.png"])
+    (tmp_path / "gt.txt").write_text('word_1.png, "\\"HIGH"\r\nword_2.png, "it\'s"\r\n')
+    assert [r.label for r in read_folder(tmp_path)] == ['"HIGH', "it's"]
+    # labels.tsv comes first when a folder has several label files.
+    (tmp_path / "labels.tsv").write_text("word_2.png\tTSV\n")
+    assert [r.label for r in read_folder(tmp_path)] == ["TSV"]
+
+
+def test_read_folder_gt_txt_sidecars(tmp_path: Path) -> None:
+    _images(tmp_path, ["line1.png", "sub/line2.png", "orphan.png"])
+    (tmp_path / "line1.gt.txt").write_text("Hello\n")
+    (tmp_path / "sub" / "line2.gt.txt").write_text("World")
+    stats = PrepareStats()
+    assert _rel(read_folder(tmp_path, stats), tmp_path) == [("line1.png", "Hello"), ("sub/line2.png", "World")]
+    assert stats.skipped == {NO_LABEL: 1} and stats.examples[NO_LABEL] == ["orphan.png"]
+
+
 def test_read_folder_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist or is not a folder"):
         read_folder(tmp_path / "nope")
     (tmp_path / "readme.txt").write_text("x")
-    with pytest.raises(ValueError, match="has no images: expected files ending in .jpg"):
+    with pytest.raises(ValueError, match="has no images: expected files ending in .jpg.*or one of labels.tsv"):
         read_folder(tmp_path)
     (tmp_path / "labels.tsv").write_text("path\tlabel\n")
     with pytest.raises(ValueError, match="lists no images"):

@@ -9,6 +9,7 @@ from crnn_utils.images import (
     EMPTY_FILE,
     IMG_HEIGHT,
     IMG_WIDTH,
+    MAX_STRETCH,
     MISSING_FILE,
     TOO_LARGE,
     TRUNCATED,
@@ -115,7 +116,7 @@ def test_preprocess_keeps_aspect_and_pads_with_border_median():
     img = rng.integers(0, 256, (32, 64)).astype(np.uint8)
     img[0, :] = img[-1, :] = img[:, 0] = img[:, -1] = 200  # border all 200 -> median 200
     img[0, :5] = 10  # a few outliers do not move the median
-    out = preprocess(img)[..., 0]
+    out = preprocess(img, max_stretch=1.0)[..., 0]
     np.testing.assert_allclose(out[:, :64], img / 255.0, atol=1e-6)  # no resize: 32 high already
     np.testing.assert_allclose(out[:, 64:], 200 / 255.0, atol=1e-6)
 
@@ -124,10 +125,20 @@ def test_preprocess_upscales_small_image_to_height_keeping_aspect():
     img = np.zeros((16, 20), np.uint8)  # -> 32 x 40
     img[:, :] = 255
     img[4:12, 4:16] = 0
-    out = preprocess(img)[..., 0]
+    out = preprocess(img, max_stretch=1.0)[..., 0]
     # Content occupies 40 columns; the padding (border median = white) starts right after.
     assert out[:, :40].min() < 0.1
     np.testing.assert_allclose(out[:, 40:], 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("w, filled", [(20, 40), (40, 80), (64, 128), (100, 128)])
+def test_preprocess_widens_short_words_up_to_max_stretch(w, filled):
+    img = np.full((32, w), 255, np.uint8)
+    img[8:24, :] = 0  # ink across the whole word
+    out = preprocess(img)[..., 0]  # MAX_STRETCH = 2: 20 px -> 40, 40 -> 80, 64 -> 128; 100 -> 128, not 200
+    assert MAX_STRETCH == 2.0
+    assert out[8:24, :filled].max() < 0.05  # the ink fills the widened columns
+    np.testing.assert_allclose(out[:, filled:], 1.0, atol=1e-6)  # padded with the white border after them
 
 
 def test_preprocess_squeezes_wide_image_never_drops():
@@ -179,11 +190,19 @@ def test_preprocess_other_target_size():
     ],
 )
 def test_fit_size(h, w, expected):
-    assert fit_size(h, w) == expected
+    assert fit_size(h, w, max_stretch=1.0) == expected
+
+
+@pytest.mark.parametrize("h, w, stretch, expected", [
+    (32, 40, 2.0, (32, 80)), (32, 64, 2.0, (32, 128)), (32, 100, 2.0, (32, 128)), (32, 300, 2.0, (32, 128)),
+    (64, 50, 3.0, (32, 75)), (16, 10, 1.5, (32, 30)),
+])
+def test_fit_size_stretch(h, w, stretch, expected):
+    assert fit_size(h, w, max_stretch=stretch) == expected
 
 
 def test_fit_size_custom_target():
-    assert fit_size(32, 200, height=32, width=256) == (32, 200)
+    assert fit_size(32, 200, height=32, width=256, max_stretch=1.0) == (32, 200)
     assert fit_size(48, 300, height=48, width=128) == (48, 128)
 
 
@@ -202,12 +221,13 @@ def tf():
     return pytest.importorskip("tensorflow")
 
 
+@pytest.mark.parametrize("stretch", [1.0, 2.0, 3.5])
 @pytest.mark.parametrize("h, w, ch", PARITY_CASES)
-def test_preprocess_tf_matches_numpy_on_arrays(tf, h, w, ch):
+def test_preprocess_tf_matches_numpy_on_arrays(tf, h, w, ch, stretch):
     img = blurred(np.random.default_rng(h * 1000 + w), h, w, ch)
     tf_in = img[..., None] if img.ndim == 2 else img
-    a = preprocess(img)
-    b = preprocess_tf(tf.constant(tf_in)).numpy()
+    a = preprocess(img, max_stretch=stretch)
+    b = preprocess_tf(tf.constant(tf_in), max_stretch=stretch).numpy()
     assert b.shape == (32, 128, 1) and b.dtype == np.float32
     assert np.abs(a - b).max() < 1e-5
 

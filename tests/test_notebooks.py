@@ -75,6 +75,33 @@ def test_metrics_json(chained_run):
     assert lines[0].startswith("image,label,prediction") and len(lines) == 65
 
 
+def test_notebook_01_reads_an_icdar_style_folder(tmp_path):
+    """dataset="folder" end to end on someone else's layout: gt.txt lines, a bad line, a missing file, all counted."""
+    import cv2
+
+    from crnn_utils.synth import SyntheticWords
+
+    folder = tmp_path / "crops"
+    folder.mkdir()
+    gen = SyntheticWords(seed=3)
+    lines = []
+    for i in range(40):
+        img, label = gen.render(i)
+        cv2.imwrite(str(folder / f"word_{i + 1}.png"), img)
+        lines.append(f'word_{i + 1}.png, "{label}"')
+    lines[5:5] = ["this line names no image", 'word_99.png, "Missing"']
+    (folder / "gt.txt").write_text("\r\n".join(lines) + "\r\n")
+    run_dir = tmp_path / "run"
+    run_chain(str(run_dir), {"01": {"dataset": "folder", "data_dir": str(folder), "n_train": 100, "n_val": 4,
+                                    "n_test": 4}}, only=["01"], timeout=600)
+    info = json.loads((run_dir / "data" / "dataset.json").read_text())
+    skipped = {reason: sum(info["skipped"][s].get(reason, 0) for s in info["skipped"])
+               for reason in ("malformed_annotation", "missing_file")}
+    assert skipped == {"malformed_annotation": 1, "missing_file": 1}
+    # Every line is accounted for: 40 images, the missing file and the bad line.
+    assert sum(info["seen"].values()) == 42 and sum(info["counts"].values()) == 40
+
+
 def test_resume_rerun_does_not_retrain(chained_run):
     """Re-running 03 on the same run_dir resumes: nothing left to do at epochs=2, history unchanged."""
     before = (chained_run / "history.csv").read_text()

@@ -203,9 +203,19 @@ def test_from_run_dir(act_model, tmp_path) -> None:
     assert "\n" not in str(err.value)
     (tmp_path / "checkpoints").mkdir()
     act_model.save(tmp_path / "checkpoints" / "best.keras")
+    # A dataset.json without max_stretch comes from a run that kept the aspect ratio.
     loaded = Recognizer.from_run_dir(tmp_path)
     image = word_image(90, 30, True, 7)
+    assert loaded.max_stretch == 1.0
+    np.testing.assert_allclose(loaded.probabilities([image]),
+                               Recognizer(act_model, CHARSET, max_stretch=1.0).probabilities([image]), atol=1e-6)
+    # Otherwise inference widens short words exactly as notebook 01 did for training.
+    (tmp_path / "data" / "dataset.json").write_text(json.dumps({"charset": CHARSET.chars, "image_width": 128,
+                                                                "max_stretch": 2.0}))
+    loaded = Recognizer.from_run_dir(tmp_path)
+    assert loaded.max_stretch == 2.0
     np.testing.assert_allclose(loaded.probabilities([image]), Recognizer(act_model, CHARSET).probabilities([image]), atol=1e-6)
+    assert np.abs(loaded.probabilities([image]) - Recognizer(act_model, CHARSET, max_stretch=1.0).probabilities([image])).max() > 1e-3
 
 
 def test_recognize_many_equals_one_decoder_at_a_time(recognizer, tmp_path) -> None:
