@@ -1,6 +1,7 @@
 """Deployable exports of a trained CRNN with greedy CTC decoding inside the graph: .keras, SavedModel and TFLite."""
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -15,6 +16,7 @@ KERAS_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
 TFLITE_FILE = "model.tflite"
 CHARSET_FILE = "charset.txt"
+PREPROCESSING_FILE = "preprocessing.json"
 
 
 @keras.saving.register_keras_serializable(package="crnn_utils")
@@ -152,8 +154,9 @@ def _keras_roundtrip_ok(model: keras.Model, path: Path) -> bool:
         return False
 
 
-def export_all(act_model: keras.Model, out_dir: str | os.PathLike, charset: Charset | str | None = None) -> dict[str, Path]:
-    """Write model.keras (the decoding model), saved_model/ and model.tflite (+ charset.txt when given); returns their paths."""
+def export_all(act_model: keras.Model, out_dir: str | os.PathLike, charset: Charset | str | None = None,
+               max_stretch: float | None = None) -> dict[str, Path]:
+    """Write model.keras (decoding model), saved_model/, model.tflite (+ charset.txt, preprocessing.json when given)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = decoding_model(act_model)
@@ -172,6 +175,16 @@ def export_all(act_model: keras.Model, out_dir: str | os.PathLike, charset: Char
         chars = charset.chars if isinstance(charset, Charset) else str(charset)
         paths["charset"] = out_dir / CHARSET_FILE
         paths["charset"].write_text(chars, encoding="utf-8")
+    # 4. How to turn a photo into the model's input, for code that runs the exports without crnn_utils.
+    if max_stretch is not None:
+        _, height, width, _ = act_model.input_shape
+        paths["preprocessing"] = out_dir / PREPROCESSING_FILE
+        paths["preprocessing"].write_text(json.dumps({
+            "input": [int(height), int(width), 1], "gray": "0.299 R + 0.587 G + 0.114 B, alpha over white",
+            "resize": f"to height {height} (area when shrinking, bilinear when enlarging), then the width times up to "
+                      f"{max_stretch} but at most {width} px", "max_stretch": float(max_stretch),
+            "pad": "on the right, with the median of the resized image's border pixels", "scale": "pixels / 255",
+            "reference": "crnn_utils.images.preprocess"}, indent=2))
     return paths
 
 

@@ -47,7 +47,7 @@ def images() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def exported(act_model, tmp_path_factory):
-    return export_all(act_model, tmp_path_factory.mktemp("export"), CHARSET)
+    return export_all(act_model, tmp_path_factory.mktemp("export"), CHARSET, max_stretch=2.0)
 
 
 def unpadded(ids: np.ndarray) -> list[list[int]]:
@@ -88,6 +88,8 @@ def test_export_all_writes_three_formats(exported, act_model, images) -> None:
     assert {"keras", "saved_model", "tflite", "charset"} <= set(exported)
     assert (exported["saved_model"] / "saved_model.pb").is_file()
     assert exported["charset"].read_text() == CHARSET.chars
+    prep = json.loads(exported["preprocessing"].read_text())
+    assert prep["max_stretch"] == 2.0 and prep["input"] == [32, 128, 1]
     # model.keras is the decoding model and reloads in safe mode.
     loaded = keras.models.load_model(exported["keras"])
     assert any(isinstance(layer, GreedyDecode) for layer in loaded.layers)
