@@ -15,6 +15,17 @@ of a word accuracy near 50 % is then 1.1 points), drawn 32, 48 or 64 px high, th
   hard   skew up to 4 degrees, random Gaussian blur up to radius 2, random wave distortion both ways.
 Words come from trdg's English dictionary (mostly rare words, so a language prior learnt from frequent words does not
 help), in lower, Capitalised or UPPER case, on trdg's four background kinds (noise, plain, quasicrystal, photos).
+With `--fonts DIR` it also writes a third set, `fonts`: plain settings, but drawn in every font file under DIR
+instead of trdg's own. Fonts that neither trdg nor our generator has measure how far the model reads faces it never
+saw; the set in the README was drawn from Debian's URW, Liberation, FreeFont, League Spartan, Comic Neue, Cantarell
+and Lobster packages (Helvetica, Arial, Times, Courier, Palatino, Century, Bookman, Avant Garde, Zapf Chancery
+clones, narrow and script faces among them), unpacked without installing them, so our renderer cannot find them:
+
+    mkdir -p /tmp/debfonts && cd /tmp/debfonts && apt-get download fonts-urw-base35 fonts-liberation2 \
+        fonts-freefont-ttf fonts-cantarell fonts-lobster fonts-comic-neue fonts-league-spartan
+    for d in *.deb; do dpkg-deb -x "$d" x; done; cd -
+    /tmp/trdg-venv/bin/python benchmarks/third_party_words.py --out runs/third_party --fonts /tmp/debfonts/x
+
 Score a run on them with notebook 04 (`eval_dir`) or `benchmarks/score_folders.py RUN_DIR FOLDER...`.
 """
 from __future__ import annotations
@@ -43,12 +54,27 @@ def words(rng: random.Random, n: int, trdg_dir: Path) -> list[str]:
     return out
 
 
+def usable(path: Path) -> bool:
+    """True for a face whose character map covers a-z A-Z 0-9 (not a symbol or math font)."""
+    from PIL import ImageFont
+
+    try:
+        font = ImageFont.truetype(str(path), 32)
+    except OSError:
+        return False
+    missing = bytes(font.getmask("\ue000"))  # a private-use code point: the face's "no glyph" drawing
+    drawn = [font.getmask(c) for c in string.ascii_letters + string.digits]
+    return all(m.getbbox() is not None and bytes(m) != missing for m in drawn) and not path.name.startswith(("StandardSymbols", "D050000L"))  # symbol and dingbat faces
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("runs/third_party"))
     ap.add_argument("--per-background", type=int, default=500, help="words per background kind (4 kinds) per set")
     ap.add_argument("--chunk", type=int, default=25, help="words drawn at one height (trdg takes one size per generator)")
     ap.add_argument("--seed", type=int, default=123)
+    ap.add_argument("--fonts", type=Path, help="also write the set 'fonts', drawn in the .ttf/.otf files under this folder")
+    ap.add_argument("--sets", nargs="*", help="write only these sets (e.g. fonts); default: all")
     args = ap.parse_args()
 
     import trdg
@@ -57,7 +83,17 @@ def main() -> None:
     trdg_dir = Path(trdg.__file__).parent
     rng = random.Random(args.seed)
     random.seed(args.seed)  # trdg draws fonts, skew and blur from the global generator
-    for name, kwargs in SETS.items():
+    sets = dict(SETS)
+    if args.fonts:  # after the others, so plain and hard stay the same words and images
+        faces = sorted(str(p) for p in args.fonts.rglob("*") if p.suffix.lower() in (".ttf", ".otf") and usable(p))
+        print(f"fonts: {len(faces)} faces under {args.fonts}")
+        sets["fonts"] = {**SETS["plain"], "fonts": faces}
+    for name, kwargs in sets.items():
+        if name == "fonts":  # its own seed, so it is the same set whether or not plain and hard were drawn first
+            rng = random.Random(args.seed + 1)
+            random.seed(args.seed + 1)
+        if args.sets and name not in args.sets:
+            continue
         folder = args.out / name
         folder.mkdir(parents=True, exist_ok=True)
         lines, n = [], 0

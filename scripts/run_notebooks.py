@@ -26,10 +26,28 @@ def _is_default(value, default_source: str) -> bool:
         return False
 
 
-def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = None, timeout: int = 1800) -> None:
-    """Run the notebooks in order; params maps a notebook's number ('01') to its parameters."""
+# What notebook 04 and the end of 03 cost, as a share of notebook 01's time (both scale with the machine's speed):
+# about 0.5 on the Intel 2-core machine of the README, 0.65 on the AMD one; 30 s on top is the margin.
+RESERVE_PER_01_SECOND = 0.6
+RESERVE_SECONDS = 30.0
+
+
+def training_budget(default: float, minutes: float, elapsed: float, seconds_01: float) -> float:
+    """Notebook 03's time budget (minutes) so that the chain ends within `minutes`: never above its own default."""
+    left = minutes * 60.0 - elapsed - RESERVE_SECONDS - RESERVE_PER_01_SECOND * seconds_01
+    return round(max(1.0, min(default, left / 60.0)), 2)
+
+
+def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = None, timeout: int = 1800,
+              minutes: float = 0.0) -> None:
+    """Run the notebooks in order; params maps a notebook's number ('01') to its parameters.
+
+    minutes > 0 bounds the whole chain: when 01 ran here and 03's time_budget_minutes is not given, 03 trains only
+    for what 01 and 02 left, less a reserve for 04 (a slower machine trains for less rather than running over).
+    """
     out_dir = Path(run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    chain_start, took = time.time(), {}
     for name in NOTEBOOKS:
         key = name[:2]
         if only and key not in only:
@@ -41,6 +59,13 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
         unknown = sorted(set(given) - set(known))
         if unknown:
             sys.exit(f"{name}: unknown parameter(s) {unknown}; allowed: {sorted(known)}")
+        if key == "03" and minutes > 0 and "01" in took and "time_budget_minutes" not in given:
+            default = float(ast.literal_eval(known["time_budget_minutes"]["default"]))
+            budget = training_budget(default, minutes, time.time() - chain_start, took["01"])
+            if budget < default:
+                print(f"   {minutes:g}-minute limit: 03 trains {budget:g} min instead of {default:g} "
+                      f"(01 took {took['01']:.0f} s on this machine)", flush=True)
+                given["time_budget_minutes"] = budget
         # Inject only what differs from the notebook's defaults, so a default run stays a clean copy.
         given = {k: v for k, v in given.items() if not _is_default(v, known[k]["default"])}
         t = time.time()
@@ -48,7 +73,8 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
         # A relative input path: papermill records it in the executed notebook, which readers see.
         pm.execute_notebook(os.path.relpath(src), str(out_dir / name), parameters=given, cwd=str(ROOT),
                             kernel_name="python3", progress_bar=False, execution_timeout=timeout)
-        print(f"   done in {time.time() - t:.0f} s", flush=True)
+        took[key] = time.time() - t
+        print(f"   done in {took[key]:.0f} s", flush=True)
 
 
 def main() -> None:
@@ -57,6 +83,8 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. 03 04")
     ap.add_argument("-p", "--param", action="append", default=[], metavar="NN:NAME=VALUE",
                     help="a parameter for notebook NN, e.g. 03:epochs=2 (value parsed as a Python literal)")
+    ap.add_argument("--minutes", type=float, default=0.0,
+                    help="end the whole chain within this many minutes by shortening 03's training (0: no limit)")
     args = ap.parse_args()
 
     params: dict[str, dict] = {}
@@ -69,7 +97,7 @@ def main() -> None:
             value = v
         params.setdefault(nb, {})[k] = value
     t = time.time()
-    run_chain(args.run_dir, params, args.only)
+    run_chain(args.run_dir, params, args.only, minutes=args.minutes)
     print(f"all notebooks done in {time.time() - t:.0f} s; outputs in {args.run_dir}")
 
 

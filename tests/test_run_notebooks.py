@@ -1,0 +1,43 @@
+"""scripts/run_notebooks.py: the chain's time limit shortens notebook 03's training on slower machines only."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from run_notebooks import RESERVE_PER_01_SECOND, RESERVE_SECONDS, training_budget  # noqa: E402
+
+
+def test_fast_machine_keeps_the_default_budget():
+    # 01 in 114 s and 02 in 11 s (the README's AMD machine): 15.8 min would be left, the default 12.5 stays.
+    assert training_budget(12.5, 19.5, elapsed=125, seconds_01=114) == 12.5
+
+
+def test_slow_machine_trains_for_what_is_left():
+    # 01 in 307 s and 02 in 22 s (the README's Intel machine).
+    budget = training_budget(12.5, 19.5, elapsed=329, seconds_01=307)
+    expected = (19.5 * 60 - 329 - RESERVE_SECONDS - RESERVE_PER_01_SECOND * 307) / 60
+    assert abs(budget - expected) < 0.01 and 9 < budget < 12.5
+
+
+def test_budget_never_drops_below_a_minute():
+    assert training_budget(12.5, 5, elapsed=600, seconds_01=590) == 1.0
+
+
+def test_chain_passes_the_shortened_budget_to_03_only(monkeypatch, tmp_path):
+    import run_notebooks
+
+    calls = {}
+    clock = iter([0.0, 0.0, 300.0, 300.0, 320.0] + [320.0] * 20)  # chain start, 01 took 300 s, 02 took 20 s
+    monkeypatch.setattr(run_notebooks.time, "time", lambda: next(clock))
+    monkeypatch.setattr(run_notebooks.pm, "execute_notebook",
+                        lambda src, out, parameters, **kw: calls.setdefault(
+                            Path(src).name[:2], {k: v for k, v in parameters.items() if k != "run_dir"}))
+    run_notebooks.run_chain(str(tmp_path / "r"), {}, minutes=19.5)
+    expected = training_budget(12.5, 19.5, elapsed=320, seconds_01=300)
+    assert calls["03"] == {"time_budget_minutes": expected} and expected < 12.5
+    assert calls["01"] == calls["02"] == calls["04"] == {}  # defaults are not injected
+    # A budget the user gives wins; no limit leaves 03 alone.
+    calls.clear()
+    clock = iter([0.0, 0.0, 300.0, 300.0, 320.0] + [320.0] * 20)
+    run_notebooks.run_chain(str(tmp_path / "r"), {"03": {"time_budget_minutes": 2.0}}, minutes=19.5)
+    assert calls["03"] == {"time_budget_minutes": 2.0}
