@@ -39,15 +39,16 @@ def training_budget(default: float, minutes: float, elapsed: float, seconds_01: 
 
 
 def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = None, timeout: int = 1800,
-              minutes: float = 0.0) -> None:
+              minutes: float = 0.0, since: float | None = None) -> None:
     """Run the notebooks in order; params maps a notebook's number ('01') to its parameters.
 
-    minutes > 0 bounds the whole chain: when 01 ran here and 03's time_budget_minutes is not given, 03 trains only
-    for what 01 and 02 left, less a reserve for 04 (a slower machine trains for less rather than running over).
+    minutes > 0 bounds the chain, counted from `since` (a time.time() value; default now, `make run` passes its own
+    start so the install counts too): when 01 ran here and 03's time_budget_minutes is not given, 03 trains only for
+    what the earlier steps left, less a reserve for 04 (a slower machine trains for less rather than running over).
     """
     out_dir = Path(run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    chain_start, took = time.time(), {}
+    chain_start, took = time.time() if since is None else since, {}
     for name in NOTEBOOKS:
         key = name[:2]
         if only and key not in only:
@@ -64,7 +65,8 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
             budget = training_budget(default, minutes, time.time() - chain_start, took["01"])
             if budget < default:
                 print(f"   {minutes:g}-minute limit: 03 trains {budget:g} min instead of {default:g} "
-                      f"(01 took {took['01']:.0f} s on this machine)", flush=True)
+                      f"({(time.time() - chain_start) / 60:.1f} min spent so far; 01 took {took['01']:.0f} s)",
+                      flush=True)
                 given["time_budget_minutes"] = budget
         # Inject only what differs from the notebook's defaults, so a default run stays a clean copy.
         given = {k: v for k, v in given.items() if not _is_default(v, known[k]["default"])}
@@ -85,6 +87,7 @@ def main() -> None:
                     help="a parameter for notebook NN, e.g. 03:epochs=2 (value parsed as a Python literal)")
     ap.add_argument("--minutes", type=float, default=0.0,
                     help="end the whole chain within this many minutes by shortening 03's training (0: no limit)")
+    ap.add_argument("--since", type=float, help="count --minutes from this Unix time (default: now)")
     args = ap.parse_args()
 
     params: dict[str, dict] = {}
@@ -97,7 +100,7 @@ def main() -> None:
             value = v
         params.setdefault(nb, {})[k] = value
     t = time.time()
-    run_chain(args.run_dir, params, args.only, minutes=args.minutes)
+    run_chain(args.run_dir, params, args.only, minutes=args.minutes, since=args.since)
     print(f"all notebooks done in {time.time() - t:.0f} s; outputs in {args.run_dir}")
 
 

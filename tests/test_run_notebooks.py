@@ -41,3 +41,17 @@ def test_chain_passes_the_shortened_budget_to_03_only(monkeypatch, tmp_path):
     clock = iter([0.0, 0.0, 300.0, 300.0, 320.0] + [320.0] * 20)
     run_notebooks.run_chain(str(tmp_path / "r"), {"03": {"time_budget_minutes": 2.0}}, minutes=19.5)
     assert calls["03"] == {"time_budget_minutes": 2.0}
+
+
+def test_time_before_the_chain_counts_when_since_is_given(monkeypatch, tmp_path):
+    import run_notebooks
+
+    calls = {}
+    clock = iter([0.0, 300.0, 300.0, 320.0] + [320.0] * 20)  # no chain-start call: `since` is given
+    monkeypatch.setattr(run_notebooks.time, "time", lambda: next(clock))
+    monkeypatch.setattr(run_notebooks.pm, "execute_notebook",
+                        lambda src, out, parameters, **kw: calls.setdefault(Path(src).name[:2], parameters))
+    run_notebooks.run_chain(str(tmp_path / "r"), {}, only=["01", "02", "03"], minutes=19.5, since=-150.0)
+    # make started 150 s before the chain (the install): 470 s are spent when 03 starts, not 320.
+    assert calls["03"]["time_budget_minutes"] == training_budget(12.5, 19.5, elapsed=470, seconds_01=300)
+    assert calls["03"]["time_budget_minutes"] < training_budget(12.5, 19.5, elapsed=320, seconds_01=300)
