@@ -402,12 +402,15 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
                 if stats is not None:
                     stats.skip(MALFORMED, raw.strip()[:80] or "<blank line>")
                 continue
-            records.append(Record(str(root / row[0]), row[1]))
+            rel = row[0]
+            if "\\" in rel and not (root / rel).is_file():  # a list written on Windows
+                rel = rel.replace("\\", "/")
+            records.append(Record(str(root / rel), row[1]))
     return records
 
 
 def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
-    """'path<TAB>label', 'path, "label"' (ICDAR gt.txt) or 'image.ext label' (the label may hold spaces)."""
+    """'path<TAB>label', 'path, "label"' (ICDAR gt.txt) or 'image.ext label' (path and label may hold spaces)."""
     line = line.rstrip("\r\n")
     if "\t" in line:
         rel, _, label = line.partition("\t")
@@ -418,9 +421,12 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
         if len(label) >= 2 and label[0] == label[-1] == '"':
             label = label[1:-1].replace('\\"', '"').replace('\\\\', '\\')
         return (head.strip(), label), line
-    parts = line.split(maxsplit=1)
-    named_image = len(parts) == 2 and Path(parts[0]).suffix.lower() in IMAGE_EXTENSIONS
-    return ((parts[0], parts[1]) if named_image else None), line
+    # 'image.ext label': the path ends at the first word with an image extension, so 'my photo.jpg Hello' reads too.
+    words = line.split(" ")
+    end = next((i for i, w in enumerate(words) if Path(w).suffix.lower() in IMAGE_EXTENSIONS), None)
+    if end is None or end == len(words) - 1 or not " ".join(words[end + 1:]).strip():
+        return None, line
+    return (" ".join(words[:end + 1]).strip(), " ".join(words[end + 1:]).strip()), line
 
 
 def _json_row(line: str) -> tuple[tuple[str, str] | None, str]:

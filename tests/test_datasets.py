@@ -287,6 +287,19 @@ def test_read_folder_icdar_escapes_and_priority(tmp_path: Path) -> None:
     assert [r.label for r in read_folder(tmp_path)] == ["TSV"]
 
 
+def test_read_folder_labels_txt_file_names_with_spaces(tmp_path: Path) -> None:
+    # Space-separated lines: the path ends at the first word with an image extension.
+    _images(tmp_path, ["my photo.jpg", "shop sign 2.PNG"])
+    (tmp_path / "labels.txt").write_text("my photo.jpg Hello World\nshop sign 2.PNG  OPEN \nno_label.png\n")
+    stats = PrepareStats()
+    assert _rel(read_folder(tmp_path, stats), tmp_path) == [("my photo.jpg", "Hello World"), ("shop sign 2.PNG", "OPEN")]
+    assert stats.skipped == {MALFORMED: 1}
+    # Paths written on Windows, with backslashes.
+    _images(tmp_path, ["sub/c.png"])
+    (tmp_path / "labels.tsv").write_text("sub\\c.png\tWindows\n")
+    assert _rel(read_folder(tmp_path), tmp_path) == [("sub/c.png", "Windows")]
+
+
 def test_read_folder_gt_txt_sidecars(tmp_path: Path) -> None:
     _images(tmp_path, ["line1.png", "sub/line2.png", "orphan.png"])
     (tmp_path / "line1.gt.txt").write_text("Hello\n")
