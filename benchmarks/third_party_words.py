@@ -18,11 +18,11 @@ help), in lower, Capitalised or UPPER case, on trdg's four background kinds (noi
 With `--fonts DIR` it also writes a third set, `fonts`: plain settings, but drawn in every font file under DIR
 instead of trdg's own. Fonts that neither trdg nor our generator has measure how far the model reads faces it never
 saw; the set in the README was drawn from Debian's URW, Liberation, FreeFont, League Spartan, Comic Neue, Cantarell
-and Lobster packages (Helvetica, Arial, Times, Courier, Palatino, Century, Bookman, Avant Garde, Zapf Chancery
+and Lobster packages, and Asana Math (Helvetica, Arial, Times, Courier, Palatino, Century, Bookman, Avant Garde, Zapf Chancery
 clones, narrow and script faces among them), unpacked without installing them, so our renderer cannot find them:
 
     mkdir -p /tmp/debfonts && cd /tmp/debfonts && apt-get download fonts-urw-base35 fonts-liberation2 \
-        fonts-freefont-ttf fonts-cantarell fonts-lobster fonts-comic-neue fonts-league-spartan
+        fonts-freefont-ttf fonts-cantarell fonts-lobster fonts-comic-neue fonts-league-spartan fonts-oflb-asana-math
     for d in *.deb; do dpkg-deb -x "$d" x; done; cd -
     /tmp/trdg-venv/bin/python benchmarks/third_party_words.py --out runs/third_party --fonts /tmp/debfonts/x
 
