@@ -27,7 +27,8 @@ def _is_default(value, default_source: str) -> bool:
 
 
 # What notebook 04 and the end of 03 cost, as a share of notebook 01's time (both scale with the machine's speed):
-# about 0.5 on the Intel 2-core machine of the README, 0.65 on the AMD one; 30 s on top is the margin.
+# 0.40 measured on the README's Intel 2-core machine (118 s against 292 s), about 0.65 on its AMD one (estimated
+# from session 4's timings less the lexicon words dropped since); 30 s on top is the margin.
 RESERVE_PER_01_SECOND = 0.6
 RESERVE_SECONDS = 30.0
 
