@@ -54,17 +54,23 @@ def words(rng: random.Random, n: int, trdg_dir: Path) -> list[str]:
     return out
 
 
+# Faces that map a-z to pictures (URW's Dingbats and Symbol): a glyph check cannot tell them from letters.
+PICTURE_FACES = ("StandardSymbols", "D050000L")
+
+
 def usable(path: Path) -> bool:
-    """True for a face whose character map covers a-z A-Z 0-9 (not a symbol or math font)."""
+    """True for a face that draws a glyph of its own for each of a-z A-Z 0-9 and is not a picture face."""
     from PIL import ImageFont
 
+    if path.name.startswith(PICTURE_FACES):
+        return False
     try:
         font = ImageFont.truetype(str(path), 32)
     except OSError:
         return False
     missing = bytes(font.getmask("\ue000"))  # a private-use code point: the face's "no glyph" drawing
     drawn = [font.getmask(c) for c in string.ascii_letters + string.digits]
-    return all(m.getbbox() is not None and bytes(m) != missing for m in drawn) and not path.name.startswith(("StandardSymbols", "D050000L"))  # symbol and dingbat faces
+    return all(m.getbbox() is not None and bytes(m) != missing for m in drawn)
 
 
 def main() -> None:

@@ -424,9 +424,8 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
     # 'image.ext label': the path ends at the first word with an image extension, so 'my photo.jpg Hello' reads too.
     words = line.split(" ")
     end = next((i for i, w in enumerate(words) if Path(w).suffix.lower() in IMAGE_EXTENSIONS), None)
-    if end is None or end == len(words) - 1 or not " ".join(words[end + 1:]).strip():
-        return None, line
-    return (" ".join(words[:end + 1]).strip(), " ".join(words[end + 1:]).strip()), line
+    label = " ".join(words[end + 1:]).strip() if end is not None else ""
+    return ((" ".join(words[:end + 1]).strip(), label) if label else None), line
 
 
 def _json_row(line: str) -> tuple[tuple[str, str] | None, str]:

@@ -63,11 +63,11 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
             sys.exit(f"{name}: unknown parameter(s) {unknown}; allowed: {sorted(known)}")
         if key == "03" and minutes > 0 and "01" in took and "time_budget_minutes" not in given:
             default = float(ast.literal_eval(known["time_budget_minutes"]["default"]))
-            budget = training_budget(default, minutes, time.time() - chain_start, took["01"])
+            spent = time.time() - chain_start
+            budget = training_budget(default, minutes, spent, took["01"])
             if budget < default:
                 print(f"   {minutes:g}-minute limit: 03 trains {budget:g} min instead of {default:g} "
-                      f"({(time.time() - chain_start) / 60:.1f} min spent so far; 01 took {took['01']:.0f} s)",
-                      flush=True)
+                      f"({spent / 60:.1f} min spent so far; 01 took {took['01']:.0f} s)", flush=True)
                 given["time_budget_minutes"] = budget
         # Inject only what differs from the notebook's defaults, so a default run stays a clean copy.
         given = {k: v for k, v in given.items() if not _is_default(v, known[k]["default"])}

@@ -2,8 +2,11 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+import run_notebooks  # noqa: E402
 from run_notebooks import RESERVE_PER_01_SECOND, RESERVE_SECONDS, training_budget  # noqa: E402
 
 
@@ -23,35 +26,35 @@ def test_budget_never_drops_below_a_minute():
     assert training_budget(12.5, 5, elapsed=600, seconds_01=590) == 1.0
 
 
-def test_chain_passes_the_shortened_budget_to_03_only(monkeypatch, tmp_path):
-    import run_notebooks
+@pytest.fixture
+def fake_chain(monkeypatch, tmp_path):
+    """run_chain with papermill replaced by a recorder and a clock in which 01 takes 300 s and 02 takes 20 s."""
 
-    calls = {}
-    clock = iter([0.0, 0.0, 300.0, 300.0, 320.0] + [320.0] * 20)  # chain start, 01 took 300 s, 02 took 20 s
-    monkeypatch.setattr(run_notebooks.time, "time", lambda: next(clock))
-    monkeypatch.setattr(run_notebooks.pm, "execute_notebook",
-                        lambda src, out, parameters, **kw: calls.setdefault(
-                            Path(src).name[:2], {k: v for k, v in parameters.items() if k != "run_dir"}))
-    run_notebooks.run_chain(str(tmp_path / "r"), {}, minutes=19.5)
+    def run(params, since=None, **kw):
+        ticks = ([] if since is not None else [0.0]) + [0.0, 300.0, 300.0, 320.0] + [320.0] * 20
+        clock, calls = iter(ticks), {}
+        monkeypatch.setattr(run_notebooks.time, "time", lambda: next(clock))
+        monkeypatch.setattr(run_notebooks.pm, "execute_notebook",
+                            lambda src, out, parameters, **_: calls.setdefault(
+                                Path(src).name[:2], {k: v for k, v in parameters.items() if k != "run_dir"}))
+        run_notebooks.run_chain(str(tmp_path / "r"), params, since=since, **kw)
+        return calls
+
+    return run
+
+
+def test_chain_passes_the_shortened_budget_to_03_only(fake_chain):
+    calls = fake_chain({}, minutes=19.5)
     expected = training_budget(12.5, 19.5, elapsed=320, seconds_01=300)
     assert calls["03"] == {"time_budget_minutes": expected} and expected < 12.5
     assert calls["01"] == calls["02"] == calls["04"] == {}  # defaults are not injected
     # A budget the user gives wins; no limit leaves 03 alone.
-    calls.clear()
-    clock = iter([0.0, 0.0, 300.0, 300.0, 320.0] + [320.0] * 20)
-    run_notebooks.run_chain(str(tmp_path / "r"), {"03": {"time_budget_minutes": 2.0}}, minutes=19.5)
-    assert calls["03"] == {"time_budget_minutes": 2.0}
+    assert fake_chain({"03": {"time_budget_minutes": 2.0}}, minutes=19.5)["03"] == {"time_budget_minutes": 2.0}
+    assert fake_chain({}, minutes=0.0)["03"] == {}
 
 
-def test_time_before_the_chain_counts_when_since_is_given(monkeypatch, tmp_path):
-    import run_notebooks
-
-    calls = {}
-    clock = iter([0.0, 300.0, 300.0, 320.0] + [320.0] * 20)  # no chain-start call: `since` is given
-    monkeypatch.setattr(run_notebooks.time, "time", lambda: next(clock))
-    monkeypatch.setattr(run_notebooks.pm, "execute_notebook",
-                        lambda src, out, parameters, **kw: calls.setdefault(Path(src).name[:2], parameters))
-    run_notebooks.run_chain(str(tmp_path / "r"), {}, only=["01", "02", "03"], minutes=19.5, since=-150.0)
+def test_time_before_the_chain_counts_when_since_is_given(fake_chain):
     # make started 150 s before the chain (the install): 470 s are spent when 03 starts, not 320.
+    calls = fake_chain({}, only=["01", "02", "03"], minutes=19.5, since=-150.0)
     assert calls["03"]["time_budget_minutes"] == training_budget(12.5, 19.5, elapsed=470, seconds_01=300)
     assert calls["03"]["time_budget_minutes"] < training_budget(12.5, 19.5, elapsed=320, seconds_01=300)
