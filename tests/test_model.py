@@ -128,6 +128,37 @@ def test_batchnorm_option_counts():
     assert bns(build_crnn(batchnorm="seed", **kw)) == ["bn5", "bn6"]
 
 
+def test_bn_after_pool_moves_only_the_pooled_batch_norms():
+    def order(model):
+        return [layer.name for layer in model.layers if layer.name.startswith(("conv", "bn", "pool"))]
+
+    kw = dict(width_multiplier=0.125, batchnorm="all", lstm_units=8)
+    before, after = order(build_crnn(**kw)), order(build_crnn(bn_after_pool=True, **kw))
+    assert sorted(before) == sorted(after)  # the same layers ...
+    for i in (1, 2, 4, 6):  # ... but a pooled conv's batch norm comes after its pool
+        assert before.index(f"bn{i}") < before.index(f"pool{i}") and after.index(f"bn{i}") > after.index(f"pool{i}")
+    for i in (3, 5):
+        assert after.index(f"bn{i}") == after.index(f"conv{i}") + 1
+    assert all(MODEL_SIZES[size].get("bn_after_pool") for size in ("half", "cpu", "tiny"))
+    assert not any(MODEL_SIZES[size].get("bn_after_pool") for size in ("seed", "seed_bn"))
+
+
+def test_bn_after_pool_is_the_same_function_at_inference():
+    # With positive scales BN is an increasing map per channel, which commutes with a max-pool: the two layouts
+    # compute the same thing from the same weights (trained statistics differ, since they see different values).
+    kw = dict(width_multiplier=0.125, batchnorm="all", lstm_units=8, shortcut=True)
+    a, b = build_crnn(**kw), build_crnn(bn_after_pool=True, **kw)
+    rng = np.random.default_rng(1)
+    for layer in a.layers:
+        weights = layer.get_weights()
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, var = (w.shape for w in weights)
+            weights = [rng.uniform(0.5, 2, gamma), rng.normal(0, 1, beta), rng.normal(0, 1, mean), rng.uniform(0.5, 2, var)]
+            layer.set_weights(weights)
+        b.get_layer(layer.name).set_weights(weights)
+    np.testing.assert_allclose(run(a, batch()), run(b, batch()), atol=1e-5)
+
+
 def test_width_multiplier_scales_filters():
     half = build_crnn(width_multiplier=0.5, lstm_units=8)
     quarter = build_crnn(width_multiplier=0.25, lstm_units=8)
