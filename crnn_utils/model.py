@@ -27,8 +27,10 @@ _CONVS = [
 
 # Named model sizes that notebooks 02/03 choose between with one parameter.
 MODEL_SIZES: dict[str, dict[str, Any]] = {
-    "seed": dict(width_multiplier=1.0, batchnorm="seed"),              # the seed, exactly
-    "seed_bn": dict(width_multiplier=1.0, batchnorm="all"),            # seed widths, batch norm after every conv
+    # The seed, exactly:
+    "seed": dict(width_multiplier=1.0, batchnorm="seed"),
+    # Seed widths, batch norm after every conv:
+    "seed_bn": dict(width_multiplier=1.0, batchnorm="all"),
     # For longer CPU budgets or a GPU:
     "half": dict(width_multiplier=0.5, batchnorm="all", shortcut=True, bn_after_pool=True),
     # The 2-core CPU default:
