@@ -85,12 +85,13 @@ def build_crnn(
         f = max(8, int(round(filters * width_multiplier)))
         x = layers.Conv2D(f, kernel, activation="relu", padding="valid" if kernel == 2 else "same", name=f"conv{i}")(x)
         bn = (batchnorm == "seed" and seed_bn) or (batchnorm == "all" and i < 7)
-        if bn and not (bn_after_pool and pool is not None):
+        late = bn and bn_after_pool and pool is not None
+        if bn and not late:
             x = layers.BatchNormalization(name=f"bn{i}")(x)
         if pool is not None:
             x = layers.MaxPooling2D(pool_size=pool, strides=pool, name=f"pool{i}")(x)
-            if bn and bn_after_pool:
-                x = layers.BatchNormalization(name=f"bn{i}")(x)
+        if late:
+            x = layers.BatchNormalization(name=f"bn{i}")(x)
 
     # 3. Height 1 -> a sequence of time steps (a Reshape, not the seed's Lambda, so files load in safe mode).
     x = layers.Reshape((-1, x.shape[-1]), name="squeeze")(x)
