@@ -59,8 +59,10 @@ def compile_training_model(train: keras.Model, cfg: dict[str, Any], num_classes:
                            jit_compile: bool | str = "auto") -> None:
     """Adam with the recipe's clipping and the recipe's CTC loss; the Schedule callback sets the learning rate."""
     opt = keras.optimizers.Adam(learning_rate=Schedule(cfg, total_steps=1).rate(0, 0.0), clipnorm=cfg["clipnorm"])
-    loss = CTCLoss(num_classes - 1) if cfg["loss_on"] == "logits" else SeedCTCLoss(num_classes - 1)
-    train.compile(optimizer=opt, loss=loss, jit_compile=jit_compile)
+    loss_class = CTCLoss if cfg["loss_on"] == "logits" else SeedCTCLoss
+    train.compile(optimizer=opt, loss=loss_class(num_classes - 1), jit_compile=jit_compile)
+    if train.jit_compile:  # "auto" resolved to XLA (a GPU), or asked for: XLA cannot compile the CTC kernel
+        train.compile(optimizer=opt, loss=loss_class(num_classes - 1, kernel=False), jit_compile=True)
 
 
 def outputs_probabilities(model: keras.Model) -> bool:

@@ -10,6 +10,7 @@ keras = pytest.importorskip("keras")
 from crnn_utils.charset import Charset  # noqa: E402
 from crnn_utils.ctc import (  # noqa: E402
     CTCLoss,
+    ctc_loss,
     blank_share,
     build_seed_training_model,
     greedy_decode,
@@ -121,6 +122,60 @@ def test_seed_training_model_matches_ctc_loss():
     np.testing.assert_allclose(seed_loss[:, 0], ours, atol=1e-4, rtol=0)
 
 
+def _loss_and_grad(logits, y, lengths, blank, kernel):
+    x = tf.constant(logits)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        per_word = ctc_loss(tf.constant(y), x, tf.constant(lengths), blank, kernel=kernel)
+        total = tf.reduce_sum(tf.where(tf.math.is_finite(per_word), per_word, 0.0))
+    return per_word.numpy(), tape.gradient(total, x).numpy()
+
+
+@pytest.mark.parametrize("blank", [BLANK, 0])
+def test_ctc_kernel_gives_keras_ops_loss_and_gradient(blank):
+    # The kernel path (sparse labels) against keras.ops.ctc_loss (kernel=False), value and gradient, with the
+    # blank last (this project) and first (keras.ops' default); "abcdefghij" padded with stray ids past its length.
+    logits = random_logits(seed=7)
+    y = label_arrays(LABELS, CS, MAX_LEN)
+    if blank == 0:
+        y = np.where(y == BLANK, 0, y + 1) % 63
+    lengths = np.array([len(s) for s in LABELS], np.int32)
+    y[3, lengths[3]:] = 5  # whatever lies past a label's length is ignored
+    fast, fast_grad = _loss_and_grad(logits, y, lengths, blank, kernel=True)
+    ref, ref_grad = _loss_and_grad(logits, y, lengths, blank, kernel=False)
+    np.testing.assert_allclose(fast, ref, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(fast_grad, ref_grad, atol=2e-4, rtol=0)  # float32: two algorithms, gradients of size ~1
+    assert np.abs(ref_grad).max() > 1e-3  # a real gradient was compared
+
+
+def test_ctc_kernel_gives_inf_where_a_label_cannot_fit():
+    # 5 steps hold "abc" (3) and "aab" (2 + 1 doubled = 4) but not "abcdef" (6) or "aaab" (4 + 2 doubled = 6):
+    # the kernel alone would raise on those, and on the empty label. They get an infinite loss (keras.ops.ctc_loss
+    # gives its log-space floor, several hundred), and the empty label the all-blank path's loss, as from keras.ops.
+    words = ["abc", "abcdef", "aab", "aaab", ""]
+    y = label_arrays(words, CS, 8)
+    lengths = np.array([len(w) for w in words], np.int32)
+    logits = random_logits(n=5, steps=5, seed=8)
+    fast, fast_grad = _loss_and_grad(logits, y, lengths, BLANK, kernel=True)
+    ref, ref_grad = _loss_and_grad(logits, y, lengths, BLANK, kernel=False)
+    assert np.isfinite(fast).tolist() == [True, False, True, False, True]
+    assert np.isfinite(ref).all() and ref[[1, 3]].min() > 500
+    np.testing.assert_allclose(fast[[0, 2, 4]], ref[[0, 2, 4]], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(fast_grad[[0, 2, 4]], ref_grad[[0, 2, 4]], atol=2e-4, rtol=0)
+    assert np.all(fast_grad[[1, 3]] == 0) and np.abs(fast_grad[[0, 2, 4]]).max() > 1e-3
+
+
+def test_jit_compiled_training_uses_the_dense_ctc():
+    from crnn_utils import training
+    cfg = {**training.recipe("fast"), "model_size": "tiny"}
+    _, eager = training.build_training_model(cfg, 63, jit_compile=False)
+    _, jitted = training.build_training_model(cfg, 63, jit_compile=True)
+    assert eager.loss.kernel and not jitted.loss.kernel
+    x = np.random.default_rng(9).random((len(LABELS), 32, 128, 1)).astype("float32")
+    history = jitted.fit(x, label_arrays(LABELS, CS, MAX_LEN), epochs=1, verbose=0)  # XLA compiles the whole step
+    assert np.isfinite(history.history["loss"][0])
+
+
 # ---- serialization -----------------------------------------------------------------------------
 
 def test_ctc_loss_config_round_trip():
@@ -128,7 +183,8 @@ def test_ctc_loss_config_round_trip():
     cfg = loss.get_config()
     assert cfg["blank"] == 9 and cfg["name"] == "my_ctc"
     again = CTCLoss.from_config(cfg)
-    assert isinstance(again, CTCLoss) and again.blank == 9 and again.name == "my_ctc"
+    assert isinstance(again, CTCLoss) and again.blank == 9 and again.name == "my_ctc" and again.kernel
+    assert not CTCLoss.from_config(CTCLoss(9, kernel=False).get_config()).kernel
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
     assert isinstance(restored, CTCLoss) and restored.blank == 9
     logits = random_logits(n=2, classes=10, seed=5)
