@@ -161,3 +161,35 @@ def test_seed_recipe_trains_on_softmax_outputs(tiny_shards):
     assert train is act and isinstance(train.loss, training.SeedCTCLoss)
     hist = train.fit(_train_ds(tiny_shards), steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
     assert math.isfinite(hist.history["loss"][0])
+
+
+def test_fused_batch_norms_train_like_keras_and_save_plain_layers(tmp_path):
+    # Two copies of the `cpu` model with the same weights, one fused: in training mode the conv features, their
+    # gradients and the moving statistics must agree with Keras's own BatchNormalization; files stay plain Keras.
+    from crnn_utils.model import build_named
+
+    plain, fused = build_named("cpu"), build_named("cpu")
+    fused.set_weights(plain.get_weights())
+    assert training.fuse_batch_norms(fused) == 6 and training.fuse_batch_norms(fused) == 0  # once only
+    x = tf.constant(np.random.default_rng(0).random((8, 32, 128, 1), dtype=np.float32))
+    grads, feats = [], []
+    for model in (plain, fused):
+        features = keras.Model(model.input, model.get_layer("squeeze").output)
+        with tf.GradientTape() as tape:
+            f = features(x, training=True)
+            loss = tf.reduce_sum(f ** 2)
+        feats.append(f.numpy())
+        grads.append(tape.gradient(loss, features.trainable_variables))
+    np.testing.assert_allclose(feats[1], feats[0], atol=1e-3 * np.abs(feats[0]).max())
+    for g_plain, g_fused in zip(*grads):
+        np.testing.assert_allclose(g_fused, g_plain, atol=1e-3 * float(tf.reduce_max(tf.abs(g_plain))))
+    for a, b in zip(plain.layers, fused.layers):
+        if isinstance(a, keras.layers.BatchNormalization):
+            assert not np.allclose(a.moving_variance.numpy(), 1.0)  # the statistics really moved
+            np.testing.assert_allclose(b.moving_mean.numpy(), a.moving_mean.numpy(), atol=1e-6)
+            np.testing.assert_allclose(b.moving_variance.numpy(), a.moving_variance.numpy(), atol=1e-6)
+    np.testing.assert_allclose(fused(x).numpy(), plain(x).numpy(), atol=1e-6)  # inference: Keras's own call
+    fused.save(tmp_path / "fused.keras")
+    config = json.loads(__import__("zipfile").ZipFile(tmp_path / "fused.keras").read("config.json"))
+    kinds = {layer["class_name"]: layer["module"] for layer in config["config"]["layers"] if "bn" in layer["name"]}
+    assert kinds == {"BatchNormalization": "keras.layers"}
