@@ -43,3 +43,21 @@ def test_time_to_accuracy_json_and_report(tmp_path):
     assert "| fast | 10.0 | 10.0 | 64.0% | 65.0% | 0.350 | 3,000 |" in report.replace(" %", "%")
     assert "| seed | seed15 | 15.0 |" in report
     assert (results / "time_to_accuracy.png").stat().st_size > 1000
+
+
+def test_bench_step_measures_the_three_variants_it_names(tmp_path):
+    import bench_step
+
+    models = bench_step.build_variants("tiny")
+    assert list(models) == ["keras_ops", "ctc_kernel", "default"]
+    fused = {name: any(layer.call.__qualname__.startswith("_fused_call") for layer in m.layers)
+             for name, m in models.items()}
+    assert fused == {"keras_ops": False, "ctc_kernel": False, "default": True}
+    assert [m.loss.kernel for m in models.values()] == [False, True, True]
+    out = tmp_path / "step.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_step.py"), "--model-size", "tiny",
+                    "--batch-size", "4", "--steps", "2", "--out", str(out)], check=True, capture_output=True)
+    entry = json.loads(out.read_text())["tiny"]
+    assert entry["batch_size"] == 4 and set(entry["variants"]) == set(models)
+    assert all(v["images_per_s_median"] > 0 for v in entry["variants"].values())
+    assert entry["variants"]["keras_ops"]["speedup_vs_keras_ops"] == 1.0

@@ -1,0 +1,113 @@
+"""One training step, three ways: what TensorFlow's fused batch-norm kernel and its C++ CTC kernel buy on a CPU.
+
+  keras_ops   Keras's own BatchNormalization and keras.ops.ctc_loss (the default before session 7)
+  ctc_kernel  ctc.ctc_loss through TensorFlow's CTC kernel (sparse labels), Keras's batch norm
+  default     the CTC kernel and training.fuse_batch_norms: what notebook 03 trains with now
+
+The three models get the same weights and one in-memory batch, and their steps are interleaved one by one
+(a b c a b c ...), so a machine whose speed drifts over seconds or minutes slows all three alike. Reports the
+median images/s of each and its interquartile range. Usage:
+  python benchmarks/bench_step.py [--model-size cpu] [--batch-size 32] [--steps 80] [--out PATH]
+Writes benchmarks/results/step_kernels.json (one entry per model size; other sizes already there are kept).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "step_kernels.json"
+VARIANTS = ("keras_ops", "ctc_kernel", "default")
+
+
+def build_variants(model_size: str, num_classes: int = 63) -> dict:
+    """The three compiled training models, with the same initial weights."""
+    import keras
+
+    from crnn_utils import ctc, training
+
+    models = {}
+    for name in VARIANTS:
+        keras.utils.set_random_seed(0)
+        act, train = training.build_training_model(training.recipe("fast", model_size=model_size), num_classes,
+                                                   jit_compile=False)
+        if name != "default":  # undo fuse_batch_norms: Keras's own call again
+            for layer in act.layers:
+                if hasattr(layer, "_crnn_plain_call"):
+                    layer.call = layer._crnn_plain_call
+        if name == "keras_ops":
+            train.compile(optimizer=train.optimizer, loss=ctc.CTCLoss(num_classes - 1, kernel=False))
+        models[name] = train
+    return models
+
+
+def one_batch(batch_size: int, blank: int = 62, max_len: int = 23, seed: int = 0):
+    """Random images and random labels of 3-11 characters, padded with the blank."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch_size, 32, 128, 1), dtype=np.float32)
+    y = np.full((batch_size, max_len), blank, np.int32)
+    for row in y:
+        n = int(rng.integers(3, 12))
+        row[:n] = rng.integers(0, blank, n)
+    return x, y
+
+
+def measure(model_size: str, batch_size: int, steps: int, warmup: int = 3) -> dict:
+    """Median and interquartile images/s of each variant over `steps` interleaved steps."""
+    import tensorflow as tf
+
+    models = build_variants(model_size)
+    x, y = (tf.constant(a) for a in one_batch(batch_size))
+    for train in models.values():
+        for _ in range(warmup):
+            train.train_on_batch(x, y)
+    seconds = {name: [] for name in models}
+    for _ in range(steps):
+        for name, train in models.items():
+            t = time.perf_counter()
+            train.train_on_batch(x, y)
+            seconds[name].append(time.perf_counter() - t)
+    out = {}
+    for name, s in seconds.items():
+        s = np.asarray(s)
+        out[name] = {"images_per_s_median": round(batch_size / float(np.median(s)), 1),
+                     "images_per_s_p25": round(batch_size / float(np.percentile(s, 75)), 1),
+                     "images_per_s_p75": round(batch_size / float(np.percentile(s, 25)), 1)}
+    base = out["keras_ops"]["images_per_s_median"]
+    for name in out:
+        out[name]["speedup_vs_keras_ops"] = round(out[name]["images_per_s_median"] / base, 2)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-size", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=80, help="timed steps per variant")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+
+    import crnn_utils  # noqa: F401  (quiets TensorFlow's start-up logs)
+
+    result = measure(args.model_size, args.batch_size, args.steps)
+    for name, r in result.items():
+        print(f"{name:11s} {r['images_per_s_median']:6.1f} images/s (interquartile {r['images_per_s_p25']:.0f}-"
+              f"{r['images_per_s_p75']:.0f}), {r['speedup_vs_keras_ops']:.2f}x keras_ops")
+    data = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    data[args.model_size] = {"batch_size": args.batch_size, "steps": args.steps, "cpu": platform.processor(),
+                             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "variants": result}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()
