@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from run_all import cpu_info  # noqa: E402  (this folder is on sys.path when the script runs)
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "step_kernels.json"
 VARIANTS = ("keras_ops", "ctc_kernel", "default")
 
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:11s} {r['images_per_s_median']:6.1f} images/s (interquartile {r['images_per_s_p25']:.0f}-"
               f"{r['images_per_s_p75']:.0f}), {r['speedup_vs_keras_ops']:.2f}x keras_ops")
     data = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    data[args.model_size] = {"batch_size": args.batch_size, "steps": args.steps, "cpu": platform.processor(),
+    data[args.model_size] = {"batch_size": args.batch_size, "steps": args.steps, "machine": cpu_info(),
                              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "variants": result}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2) + "\n")
