@@ -16,7 +16,7 @@ from .metrics import edit_distance_from
 def ctc_loss(labels, scores, label_length, blank: int, kernel: bool = True):
     """Per-word CTC loss of scores (batch, T, classes) against labels padded past label_length; inf where a label cannot fit."""
     # keras.ops.ctc_loss on TensorFlow runs CTC's forward-backward as hundreds of small ops (tf.nn.ctc_loss's dense
-    # path): 30 ms a batch of 32 on a 2-core CPU, a fifth of a training step. TensorFlow's C++ CTC kernel, reached by
+    # path): 30 ms a batch of 32 on a 2-core CPU, a sixth of a training step. TensorFlow's C++ CTC kernel, reached by
     # giving tf.nn.ctc_loss sparse labels, computes the same loss and gradient in 2.5 ms. XLA cannot compile that
     # kernel, so a jit-compiled step passes kernel=False and gets keras.ops.ctc_loss itself.
     labels, label_length = keras.ops.cast(labels, "int32"), keras.ops.cast(label_length, "int32")
