@@ -33,16 +33,18 @@ def build_variants(model_size: str, num_classes: int = 63) -> dict:
     import keras
 
     from crnn_utils import ctc, training
+    from crnn_utils.model import build_named, logits_model
 
+    cfg = training.recipe("fast", model_size=model_size)
     models = {}
     for name in VARIANTS:
         keras.utils.set_random_seed(0)
-        act, train = training.build_training_model(training.recipe("fast", model_size=model_size), num_classes,
-                                                   jit_compile=False)
-        if name != "default":  # undo fuse_batch_norms: Keras's own call again
-            for layer in act.layers:
-                if hasattr(layer, "_crnn_plain_call"):
-                    layer.call = layer._crnn_plain_call
+        # build_training_model's steps, with the batch norms fused only where the variant says so
+        act = build_named(model_size, num_classes=num_classes)
+        if name == "default":
+            training.fuse_batch_norms(act)
+        train = logits_model(act)
+        training.compile_training_model(train, cfg, num_classes, jit_compile=False)
         if name == "keras_ops":
             train.compile(optimizer=train.optimizer, loss=ctc.CTCLoss(num_classes - 1, kernel=False))
         models[name] = train
