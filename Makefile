@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 RUN_DIR ?= runs/default
 # make run ends within RUN_MINUTES of being typed, install included: notebook 03 trains for what the install, 01 and 02
-# leave (0: always its own 12.5 min). START is read once, when make starts.
+# leave (0: always its own 15 min). START is read once, when make starts.
 RUN_MINUTES ?= 19.5
 START := $(shell date +%s)
 

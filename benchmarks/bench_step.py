@@ -1,12 +1,14 @@
-"""One training step, three ways: what TensorFlow's fused batch-norm kernel and its C++ CTC kernel buy on a CPU.
+"""One training step, four ways: what TensorFlow's fused batch-norm and C++ CTC kernels, and bfloat16 convolutions, buy on a CPU.
 
   keras_ops   Keras's own BatchNormalization and keras.ops.ctc_loss (the default before session 7)
   ctc_kernel  ctc.ctc_loss through TensorFlow's CTC kernel (sparse labels), Keras's batch norm
-  default     the CTC kernel and training.fuse_batch_norms: what notebook 03 trains with now
+  fused_bn    the CTC kernel and training.fuse_batch_norms: notebook 03's float32 training (session 7's default)
+  bf16_convs  fused_bn plus training.bf16_convolutions: notebook 03's default on a CPU with AMX (session 8)
 
-The three models get the same weights and one in-memory batch, and their steps are interleaved one by one
-(a b c a b c ...), so a machine whose speed drifts over seconds or minutes slows all three alike. Reports the
-median images/s of each and its interquartile range. Usage:
+The four models get the same weights and one in-memory batch, and their steps are interleaved one by one
+(a b c d a b c d ...), so a machine whose speed drifts over seconds or minutes slows all four alike. Reports the
+median images/s of each and its interquartile range. On a CPU without AMX, bf16_convs measures how much slower
+bfloat16 is there (which is why mixed_precision="auto" keeps float32 on such CPUs). Usage:
   python benchmarks/bench_step.py [--model-size cpu] [--batch-size 32] [--steps 80] [--out PATH]
 Writes benchmarks/results/step_kernels.json (one entry per model size; other sizes already there are kept).
 """
@@ -25,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from run_all import cpu_info  # noqa: E402  (this folder is on sys.path when the script runs)
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "step_kernels.json"
-VARIANTS = ("keras_ops", "ctc_kernel", "default")
+VARIANTS = ("keras_ops", "ctc_kernel", "fused_bn", "bf16_convs")
 
 
 def build_variants(model_size: str, num_classes: int = 63) -> dict:
-    """The three compiled training models, with the same initial weights."""
+    """The four compiled training models, with the same initial weights."""
     import keras
 
     from crnn_utils import ctc, training
@@ -39,10 +41,13 @@ def build_variants(model_size: str, num_classes: int = 63) -> dict:
     models = {}
     for name in VARIANTS:
         keras.utils.set_random_seed(0)
-        # build_training_model's steps, with the batch norms fused only where the variant says so
+        # build_training_model's steps, with the batch norms fused and the convolutions in bfloat16 where the
+        # variant says so
         act = build_named(model_size, num_classes=num_classes)
-        if name == "default":
+        if name in ("fused_bn", "bf16_convs"):
             training.fuse_batch_norms(act)
+        if name == "bf16_convs":
+            training.bf16_convolutions(act)
         train = logits_model(act)
         training.compile_training_model(train, cfg, num_classes, jit_compile=False)
         if name == "keras_ops":
@@ -104,7 +109,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:11s} {r['images_per_s_median']:6.1f} images/s (interquartile {r['images_per_s_p25']:.0f}-"
               f"{r['images_per_s_p75']:.0f}), {r['speedup_vs_keras_ops']:.2f}x keras_ops")
     data = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    data[args.model_size] = {"batch_size": args.batch_size, "steps": args.steps, "machine": cpu_info(),
+    from crnn_utils.training import cpu_has_amx_bf16
+
+    data[args.model_size] = {"batch_size": args.batch_size, "steps": args.steps,
+                             "machine": {**cpu_info(), "amx_bf16": cpu_has_amx_bf16()},
                              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "variants": result}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2) + "\n")

@@ -45,15 +45,15 @@ def test_time_to_accuracy_json_and_report(tmp_path):
     assert (results / "time_to_accuracy.png").stat().st_size > 1000
 
 
-def test_bench_step_measures_the_three_variants_it_names(tmp_path):
+def test_bench_step_measures_the_four_variants_it_names(tmp_path):
     import bench_step
 
     models = bench_step.build_variants("tiny")
-    assert list(models) == ["keras_ops", "ctc_kernel", "default"]
-    fused = {name: any(layer.call.__qualname__.startswith("_fused_call") for layer in m.layers)
-             for name, m in models.items()}
-    assert fused == {"keras_ops": False, "ctc_kernel": False, "default": True}
-    assert [m.loss.kernel for m in models.values()] == [False, True, True]
+    assert list(models) == ["keras_ops", "ctc_kernel", "fused_bn", "bf16_convs"]
+    swapped = lambda m, fn: any(layer.call.__qualname__.startswith(fn) for layer in m.layers)
+    assert [swapped(m, "_fused_call") for m in models.values()] == [False, False, True, True]
+    assert [swapped(m, "_bf16_conv_call") for m in models.values()] == [False, False, False, True]
+    assert [m.loss.kernel for m in models.values()] == [False, True, True, True]
     out = tmp_path / "step.json"
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_step.py"), "--model-size", "tiny",
                     "--batch-size", "4", "--steps", "2", "--out", str(out)], check=True, capture_output=True)
