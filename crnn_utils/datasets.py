@@ -346,12 +346,15 @@ NO_LABEL = "no_label_file"  # sidecar mode: an image without its name.gt.txt
 
 
 def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list[Record]:
-    """Records of a labelled folder: a label file (LABEL_FILES), else name.gt.txt sidecars, else file names."""
-    root = Path(data_dir).expanduser().resolve()
-    if not root.is_dir():
-        raise FileNotFoundError(f"data_dir '{data_dir}' does not exist or is not a folder")
-    # 1. A label file at the top of the folder wins.
-    label_file = find_label_file(root)
+    """Records of a labelled folder (or of one label file): a label file, else name.gt.txt sidecars, else file names."""
+    path = Path(data_dir).expanduser().resolve()
+    if not path.exists():
+        raise FileNotFoundError(f"data_dir '{data_dir}' does not exist: give a folder of images or its label file")
+    if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
+        raise ValueError(f"data_dir '{data_dir}' is an image: give the folder that holds the images, or their label file")
+    root = path if path.is_dir() else path.parent
+    # 1. A label file wins: the one given, one of LABEL_FILES, or the one text file at the top that lists images.
+    label_file = find_label_file(path)
     if label_file is not None:
         records = _read_label_file(root, label_file, stats)
         if not records:
@@ -377,8 +380,38 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
 
 
 def find_label_file(data_dir: str | Path) -> Path | None:
-    """The label file read_folder would use in a folder (the first of LABEL_FILES there), or None."""
-    return next((Path(data_dir) / n for n in LABEL_FILES if (Path(data_dir) / n).is_file()), None)
+    """The label file read_folder uses: data_dir itself if a file, the first of LABEL_FILES, the one that lists images."""
+    root = Path(data_dir)
+    if root.is_file():
+        return root
+    known = next((root / n for n in LABEL_FILES if (root / n).is_file()), None)
+    if known is not None:
+        return known
+    # Other people name their lists freely (test_gt.txt, annotation.txt, IIIT5K's converted test.txt): a text file at
+    # the top counts when most of its first lines name an image that is there. Two such files is a choice for the user.
+    lists = [p for p in sorted(root.glob("*")) if p.is_file() and p.suffix.lower() in (".txt", ".tsv", ".csv", ".jsonl")
+             and not p.name.endswith(".gt.txt") and _lists_images(root, p)]
+    if len(lists) > 1:
+        raise ValueError(f"'{data_dir}' holds {len(lists)} label files ({', '.join(p.name for p in lists)}): "
+                         "give the one to read as data_dir, e.g. data_dir='" + str(root / lists[0].name) + "'")
+    return lists[0] if lists else None
+
+
+def _lists_images(root: Path, path: Path, lines: int = 20) -> bool:
+    """Whether most of the first `lines` rows of a text file name an existing image under root."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+            head = [line for _, line in zip(range(lines), f) if line.strip()]
+    except OSError:
+        return False
+    if path.suffix.lower() == ".csv":
+        rows = [r for r, _ in _csv_rows(iter(head))]
+    elif path.suffix.lower() == ".jsonl":
+        rows = [_json_row(line)[0] for line in head]
+    else:
+        rows = [_text_row(line)[0] for line in head]
+    found = sum(1 for r in rows if r is not None and r[0] and (root / r[0].replace("\\", "/")).is_file())
+    return found > 0 and found >= len(rows) / 2
 
 
 def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list[Record]:

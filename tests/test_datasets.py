@@ -300,6 +300,23 @@ def test_read_folder_labels_txt_file_names_with_spaces(tmp_path: Path) -> None:
     assert _rel(read_folder(tmp_path), tmp_path) == [("sub/c.png", "Windows")]
 
 
+def test_read_folder_finds_a_label_file_of_any_name(tmp_path: Path) -> None:
+    # Downloaded benchmarks name their lists freely; a top-level text file whose lines name images is the label file,
+    # where the file-name fallback would have taken "word_1" for the word.
+    _images(tmp_path, ["test/word_1.png", "test/word_2.png"])
+    (tmp_path / "README.txt").write_text("Word crops from street photos.\nSee the paper.\n")
+    (tmp_path / "test_gt.txt").write_text('test/word_1.png, "Tiredness"\ntest/word_2.png, "kills"\n')
+    assert find_label_file(tmp_path) == tmp_path / "test_gt.txt"
+    assert _rel(read_folder(tmp_path), tmp_path) == [("test/word_1.png", "Tiredness"), ("test/word_2.png", "kills")]
+    # Two such lists: the user chooses, by giving one as data_dir (paths stay relative to its folder).
+    (tmp_path / "train.csv").write_text("file_name,text\ntest/word_2.png,KILLS\n")
+    with pytest.raises(ValueError, match="holds 2 label files \\(test_gt.txt, train.csv\\): give the one to read as data_dir"):
+        read_folder(tmp_path)
+    assert _rel(read_folder(tmp_path / "train.csv"), tmp_path) == [("test/word_2.png", "KILLS")]
+    with pytest.raises(ValueError, match="is an image: give the folder"):
+        read_folder(tmp_path / "test" / "word_1.png")
+
+
 def test_read_folder_gt_txt_sidecars(tmp_path: Path) -> None:
     _images(tmp_path, ["line1.png", "sub/line2.png", "orphan.png"])
     (tmp_path / "line1.gt.txt").write_text("Hello\n")
@@ -310,7 +327,7 @@ def test_read_folder_gt_txt_sidecars(tmp_path: Path) -> None:
 
 
 def test_read_folder_errors(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="does not exist or is not a folder"):
+    with pytest.raises(FileNotFoundError, match="does not exist: give a folder of images or its label file"):
         read_folder(tmp_path / "nope")
     (tmp_path / "readme.txt").write_text("x")
     with pytest.raises(ValueError, match="has no images: expected files ending in .jpg.*or one of labels.tsv"):
