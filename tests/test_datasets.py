@@ -148,6 +148,14 @@ def test_prepare_split_counts_every_reason_and_shards_round_trip(mjsynth: Path, 
     assert 0.0 <= images.min() and images.max() <= 1.0 and images.std() > 0.05  # real pixels, not blank padding
 
 
+def test_box_blur3_is_avg_pool() -> None:
+    tf = pytest.importorskip("tensorflow")
+    from crnn_utils.datasets import box_blur3
+
+    x = tf.constant(np.random.default_rng(0).random((3, 32, 40, 1)), tf.float32)
+    np.testing.assert_allclose(box_blur3(x).numpy(), tf.nn.avg_pool2d(x, 3, 1, "SAME").numpy(), atol=1e-6)
+
+
 def test_augment_draws_per_image_and_keeps_range() -> None:
     import tensorflow as tf
 
