@@ -418,27 +418,32 @@ def _lists_images(root: Path, path: Path, lines: int = 20) -> bool:
             head = [line for _, line in zip(range(lines), f) if line.strip()]
     except OSError:
         return False
-    if path.suffix.lower() == ".csv":
-        rows = [r for r, _ in _csv_rows(iter(head))]
-    elif path.suffix.lower() == ".jsonl":
-        rows = [_json_row(line)[0] for line in head]
-    else:
-        rows = [_text_row(line)[0] for line in head]
-    found = sum(1 for r in rows if r is not None and r[0] and (root / r[0].replace("\\", "/")).is_file())
+    rows = [row for row, _ in _label_rows(head, path.suffix)]
+    found = sum(1 for row in rows if row is not None and row[0] and _under(root, row[0]).is_file())
     return found > 0 and found >= len(rows) / 2
+
+
+def _label_rows(lines: Iterable[str], suffix: str) -> Iterator[tuple[tuple[str, str] | None, str]]:
+    """(path, label) or None, and the raw line, for each line of a label file in the format its suffix names."""
+    suffix = suffix.lower()
+    if suffix == ".csv":
+        return _csv_rows(lines)
+    parse = _json_row if suffix == ".jsonl" else _text_row
+    return (parse(line) for line in lines)
+
+
+def _under(root: Path, rel: str) -> Path:
+    """root / rel, reading a list written on Windows (backslashes) when the path as written is not there."""
+    if "\\" in rel and not (root / rel).is_file():
+        rel = rel.replace("\\", "/")
+    return root / rel
 
 
 def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list[Record]:
     # -sig drops a spreadsheet's byte-order mark.
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
-        if path.suffix == ".csv":
-            rows = _csv_rows(f)
-        elif path.suffix == ".jsonl":
-            rows = (_json_row(line) for line in f)
-        else:
-            rows = (_text_row(line) for line in f)
         records = []
-        for i, (row, raw) in enumerate(rows):
+        for i, (row, raw) in enumerate(_label_rows(f, path.suffix)):
             # A first line that names neither a file nor an image is a header.
             if i == 0 and (row is None or not (root / row[0]).is_file()
                            and Path(row[0]).suffix.lower() not in IMAGE_EXTENSIONS):
@@ -449,10 +454,7 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
                 if stats is not None:
                     stats.skip(MALFORMED, raw.strip()[:80] or "<blank line>")
                 continue
-            rel = row[0]
-            if "\\" in rel and not (root / rel).is_file():  # a list written on Windows
-                rel = rel.replace("\\", "/")
-            records.append(Record(str(root / rel), row[1]))
+            records.append(Record(str(_under(root, row[0])), row[1]))
     return records
 
 
