@@ -1,9 +1,11 @@
-"""The time-to-accuracy report: notebook 03 runs -> JSON -> RESULTS.md table and figure (no training here)."""
+"""The benchmark scripts' own logic: the time-to-accuracy report, the step benchmark, the folder degrader."""
 import csv
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -61,3 +63,14 @@ def test_bench_step_measures_the_four_variants_it_names(tmp_path):
     assert entry["batch_size"] == 4 and set(entry["variants"]) == set(models)
     assert all(v["images_per_s_median"] > 0 for v in entry["variants"].values())
     assert entry["variants"]["keras_ops"]["speedup_vs_keras_ops"] == 1.0
+
+
+def test_degrade_folder_scales_contrast_around_the_mean_and_brightness():
+    from degrade_folder import degrade
+
+    image = np.random.default_rng(0).integers(40, 200, (32, 64, 3)).astype(np.uint8)
+    faded = degrade(image, contrast=0.3).astype(np.float64)
+    np.testing.assert_allclose(faded.mean(axis=(0, 1)), image.mean(axis=(0, 1)), atol=0.6)
+    np.testing.assert_allclose(faded.std(axis=(0, 1)), 0.3 * image.std(axis=(0, 1)), rtol=0.05)
+    dim = degrade(image, brightness=0.35).astype(np.float64)
+    np.testing.assert_allclose(dim, 0.35 * image, atol=1.0)
