@@ -171,30 +171,40 @@ def _batched(probs: np.ndarray) -> np.ndarray:
 
 def _ctc_log_prob_lp(lp: np.ndarray, ids: Sequence[int], blank: int) -> float:
     """ctc_log_prob on per-step log probabilities (T, C)."""
+    return float(_ctc_log_probs_lp(lp, [ids], blank)[0])
+
+
+def _ctc_log_probs_lp(lp: np.ndarray, labels: Sequence[Sequence[int]], blank: int) -> np.ndarray:
+    """log P(label | lp) of many labels at once (the forward recursion vectorised over labels and states)."""
     steps, classes = lp.shape
-    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-    if ids.size and (ids.min() < 0 or ids.max() >= classes or (ids == blank).any()):
-        raise ValueError(f"label ids must lie in [0, {classes}) and exclude the blank {blank}; got {ids.tolist()}")
+    ids = [np.asarray(x, dtype=np.int64).reshape(-1) for x in labels]
+    for x in ids:
+        if x.size and (x.min() < 0 or x.max() >= classes or (x == blank).any()):
+            raise ValueError(f"label ids must lie in [0, {classes}) and exclude the blank {blank}; got {x.tolist()}")
+    lengths = np.array([x.size for x in ids], dtype=np.int64)
     if steps == 0:
-        return 0.0 if ids.size == 0 else float("-inf")
-    # 1. Extended label: blank, l1, blank, l2, ..., blank (length S = 2L + 1).
-    ext = np.full(2 * ids.size + 1, blank, dtype=np.int64)
-    ext[1::2] = ids
-    size = ext.size
+        return np.where(lengths == 0, 0.0, -np.inf)
+    # 1. Extended labels, blank-padded to one width: blank, l1, blank, l2, ..., blank (2L + 1 states each).
+    size = 2 * int(lengths.max(initial=0)) + 1
+    ext = np.full((len(ids), size), blank, dtype=np.int64)
+    for row, x in zip(ext, ids):
+        row[1:2 * x.size:2] = x
     # 2. A state may skip the blank before it when it is a character different from the one two back.
-    skip = np.zeros(size, dtype=bool)
-    skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
-    emit = lp[:, ext]  # (T, S)
-    # 3. Forward recursion in log space, vectorised over the extended label.
-    alpha = np.full(size, -np.inf)
-    alpha[:2] = emit[0, :2]
-    from_prev, from_skip = np.full(size, -np.inf), np.full(size, -np.inf)
+    skip = np.zeros(ext.shape, dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    # A shorter label's padding states come after its own: transitions only move forward, so they change nothing.
+    emit = lp[:, ext]  # (T, N, S)
+    # 3. Forward recursion in log space.
+    alpha = np.full(ext.shape, -np.inf)
+    alpha[:, :2] = emit[0, :, :2]
+    from_prev, from_skip = np.full(ext.shape, -np.inf), np.full(ext.shape, -np.inf)
     for t in range(1, steps):
-        from_prev[1:] = alpha[:-1]
-        from_skip[2:] = np.where(skip[2:], alpha[:-2], -np.inf)
+        from_prev[:, 1:] = alpha[:, :-1]
+        from_skip[:, 2:] = np.where(skip[:, 2:], alpha[:, :-2], -np.inf)
         alpha = np.logaddexp(np.logaddexp(alpha, from_prev), from_skip) + emit[t]
     # 4. Paths end on the last character or the trailing blank.
-    return float(np.logaddexp(alpha[-1], alpha[-2]) if size > 1 else alpha[-1])
+    rows, last = np.arange(len(ids)), 2 * lengths
+    return np.where(lengths > 0, np.logaddexp(alpha[rows, last], alpha[rows, np.maximum(last - 1, 0)]), alpha[:, 0])
 
 
 def ctc_log_prob(probs: np.ndarray, ids: Sequence[int], blank: int) -> float:
@@ -262,60 +272,84 @@ def beam_search_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10
     return out
 
 
-class BKTree:
-    """Burkhard-Keller tree of words under the Levenshtein metric, for fast 'all words within distance d' queries."""
+class WordIndex:
+    """Words by length, for 'all words within Levenshtein distance d' queries (bit-parallel, vectorised over words)."""
 
     def __init__(self, words: Sequence[str] = ()) -> None:
-        self._root: tuple[str, dict] | None = None  # node = (word, {distance: child node})
-        self._size = 0
+        self._words: dict[int, dict[str, None]] = {}  # length -> words of that length, in insertion order
+        self._arrays: dict[int, tuple[list[str], np.ndarray]] = {}  # length -> (words, character codes), built lazily
+        self._codes: dict[str, int] = {}  # character -> code >= 1
         for word in words:
             self.add(word)
 
     def __len__(self) -> int:
-        return self._size
+        return sum(len(v) for v in self._words.values())
 
     def add(self, word: str) -> None:
         """Insert `word` (a no-op when already present)."""
-        if self._root is None:
-            self._root = (word, {})
-            self._size = 1
-            return
-        distance = edit_distance_from(word)
-        node = self._root
-        while True:
-            d = distance(node[0])
-            if d == 0:
-                return
-            child = node[1].get(d)
-            if child is None:
-                node[1][d] = (word, {})
-                self._size += 1
-                return
-            node = child
+        bucket = self._words.setdefault(len(word), {})
+        if word not in bucket:
+            bucket[word] = None
+            self._arrays.pop(len(word), None)
+            for c in word:
+                self._codes.setdefault(c, len(self._codes) + 1)
 
     def search(self, word: str, max_dist: int) -> list[tuple[int, str]]:
         """All (distance, stored word) with distance <= max_dist, nearest first then alphabetical."""
-        if self._root is None or max_dist < 0:
+        if max_dist < 0:
             return []
-        distance = edit_distance_from(word)
-        found, stack = [], [self._root]
-        while stack:
-            stored, children = stack.pop()
-            d = distance(stored)
-            if d <= max_dist:
-                found.append((d, stored))
-            # Triangle inequality: only subtrees at distance within [d - max_dist, d + max_dist] can match.
-            for k in range(max(1, d - max_dist), d + max_dist + 1):
-                child = children.get(k)
-                if child is not None:
-                    stack.append(child)
+        found = []
+        # A word of length n is at least |n - m| edits away, so only max_dist lengths either side can match.
+        for n in range(max(0, len(word) - max_dist), len(word) + max_dist + 1):
+            if n not in self._words:
+                continue
+            words, codes = self._bucket(n)
+            dist = self._distances(word, codes) if len(word) <= 63 else np.array(
+                [edit_distance_from(word)(w) for w in words])
+            found += [(int(d), words[i]) for i, d in zip(*np.nonzero(dist <= max_dist), dist[dist <= max_dist])]
         return sorted(found)
 
+    def _bucket(self, n: int) -> tuple[list[str], np.ndarray]:
+        if n not in self._arrays:
+            words = list(self._words[n])
+            codes = np.array([[self._codes[c] for c in w] for w in words], dtype=np.int64).reshape(len(words), n)
+            self._arrays[n] = (words, codes)
+        return self._arrays[n]
 
-def build_lexicon(words: Sequence[str], case_insensitive: bool = True) -> BKTree:
-    """A BKTree of the unique words (lower-cased when case_insensitive, matching lexicon_decode's default)."""
+    def _distances(self, query: str, codes: np.ndarray) -> np.ndarray:
+        """Levenshtein distances from `query` (at most 63 characters) to each row of `codes` (Myers/Hyyro, as metrics)."""
+        m = len(query)
+        if m == 0:
+            return np.full(len(codes), codes.shape[1])
+        # 1. One bit mask per character code: bit i is set where query[i] is that character (unknown ones match nothing).
+        peq = np.zeros(len(self._codes) + 1, dtype=np.uint64)
+        for i, c in enumerate(query):
+            if c in self._codes:
+                peq[self._codes[c]] |= np.uint64(1 << i)
+        full, top, one = np.uint64((1 << m) - 1), np.uint64(1 << (m - 1)), np.uint64(1)
+        pv = np.full(len(codes), full)
+        mv = np.zeros(len(codes), dtype=np.uint64)
+        score = np.full(len(codes), m, dtype=np.int64)
+        # 2. One column of the DP table per character of the stored words, for all words of this length at once.
+        for j in range(codes.shape[1]):
+            eq = peq[codes[:, j]]
+            xv = eq | mv
+            xh = ((((eq & pv) + pv) & full) ^ pv) | eq
+            ph = (mv | ~(xh | pv)) & full
+            mh = pv & xh
+            score += (ph & top) != 0
+            score -= (mh & top) != 0
+            ph = ((ph << one) | one) & full
+            mh = (mh << one) & full
+            pv = (mh | ~(xv | ph)) & full
+            mv = ph & xv
+        return score
+
+
+def build_lexicon(words: Sequence[str], case_insensitive: bool = True) -> WordIndex:
+    """A WordIndex of the unique words (lower-cased when case_insensitive, matching lexicon_decode's default)."""
     unique = dict.fromkeys(w.lower() if case_insensitive else w for w in words if w)
-    return BKTree(list(unique))
+    return WordIndex(list(unique))
 
 
 def _case_variants(word: str, seen: str, case_insensitive: bool) -> list[str]:
@@ -331,12 +365,12 @@ def _case_variants(word: str, seen: str, case_insensitive: bool) -> list[str]:
 def lexicon_decode(
     probs: np.ndarray,
     charset: Charset,
-    lexicon: "Sequence[str] | BKTree",
+    lexicon: "Sequence[str] | WordIndex",
     max_distance: int = 2,
     case_insensitive: bool = True,
 ) -> list[Decoded]:
-    """Lexicon-based decoding (CRNN paper): greedy text -> BK-tree candidates within max_distance -> most probable by CTC."""
-    tree = lexicon if isinstance(lexicon, BKTree) else build_lexicon(lexicon, case_insensitive)
+    """Lexicon-based decoding (CRNN paper): greedy text -> lexicon words within max_distance -> most probable by CTC."""
+    index = lexicon if isinstance(lexicon, WordIndex) else build_lexicon(lexicon, case_insensitive)
     probs = _batched(probs)
     out = []
     for row, greedy in zip(probs, greedy_decode(probs, charset)):
@@ -345,21 +379,19 @@ def lexicon_decode(
         query = greedy.text.lower() if case_insensitive else greedy.text
         spellings = [
             (dist, s)
-            for dist, word in tree.search(query, max_distance)
+            for dist, word in index.search(query, max_distance)
             for s in _case_variants(word, greedy.text, case_insensitive)
             if all(c in charset for c in s)
         ]
-        # 2. Pick the most probable under CTC (ties: nearer, then alphabetical); fall back to the greedy text.
-        best_text, best_lp, best_key = greedy.text, float("-inf"), None
-        for dist, s in spellings:
-            logp = _ctc_log_prob_lp(lp, charset.encode(s), charset.blank)
-            key = (-logp, dist, s)
-            if np.isfinite(logp) and (best_key is None or key < best_key):
-                best_text, best_lp, best_key = s, logp, key
-        if best_key is None:
-            best_lp = _ctc_log_prob_lp(lp, greedy.ids, charset.blank)
-        ids = charset.encode(best_text)
-        out.append(Decoded(best_text, float(np.exp(best_lp)), ids))
+        # 2. Score them all under CTC in one pass; pick the most probable (ties: nearer, then alphabetical),
+        #    falling back to the greedy text when none is possible.
+        scores = _ctc_log_probs_lp(lp, [charset.encode(s) for _, s in spellings], charset.blank) if spellings else []
+        ranked = sorted((-logp, dist, s) for logp, (dist, s) in zip(scores, spellings) if np.isfinite(logp))
+        if ranked:
+            best_text, best_lp = ranked[0][2], -ranked[0][0]
+        else:
+            best_text, best_lp = greedy.text, _ctc_log_prob_lp(lp, greedy.ids, charset.blank)
+        out.append(Decoded(best_text, float(np.exp(best_lp)), charset.encode(best_text)))
     return out
 
 
@@ -371,7 +403,7 @@ def decode(
     charset: Charset,
     decoder: str = "greedy",
     beam_width: int = 10,
-    lexicon: "Sequence[str] | BKTree | None" = None,
+    lexicon: "Sequence[str] | WordIndex | None" = None,
     max_distance: int = 2,
 ) -> list[Decoded]:
     """One entry point for the decoders: 'greedy', 'beam' (prefix beam search) or 'lexicon' (needs `lexicon`)."""

@@ -1,4 +1,4 @@
-"""CTC decoders against exhaustive enumeration: greedy, prefix beam search, ctc_log_prob, lexicon, BK-tree."""
+"""CTC decoders against exhaustive enumeration: greedy, prefix beam search, ctc_log_prob, lexicon, word index."""
 from __future__ import annotations
 
 import itertools
@@ -10,7 +10,7 @@ import pytest
 
 from crnn_utils.charset import Charset
 from crnn_utils.ctc import (
-    BKTree,
+    WordIndex,
     beam_search_decode,
     build_lexicon,
     ctc_log_prob,
@@ -87,6 +87,19 @@ def test_ctc_log_prob_equals_exhaustive_sum(seed):
         assert np.exp(ctc_log_prob(probs, label, classes - 1)) == pytest.approx(p, abs=1e-9)
     # A label that needs more steps than exist is impossible.
     assert ctc_log_prob(probs, [0] * (steps + 1), classes - 1) == -np.inf
+
+
+def test_ctc_log_probs_of_many_labels_at_once_equal_exhaustive_sums():
+    # Labels of different lengths share one padded recursion: the empty label, repeats, an impossible one.
+    from crnn_utils.ctc import _ctc_log_probs_lp
+
+    rng = np.random.default_rng(7)
+    probs = random_probs(rng, 5, 4)
+    table = labelling_probs(probs)
+    labels = [(), (0,), (1, 1), (0, 2, 0), (2, 2, 2), (0, 1, 2, 0, 1), (1,) * 6]
+    got = np.exp(_ctc_log_probs_lp(np.log(probs), labels, 3))
+    assert got == pytest.approx([table.get(label, 0.0) for label in labels], abs=1e-12)
+    assert got[-1] == 0.0 and got[2] > 0
 
 
 def test_ctc_log_prob_rejects_blank_in_label():
@@ -175,10 +188,10 @@ def test_decode_dispatch_and_errors():
         decode(probs, charset, "lexicon")
 
 
-def test_bktree_equals_brute_force():
+def test_word_index_equals_brute_force():
     rng = random.Random(0)
     words = ["".join(rng.choice("abcd") for _ in range(rng.randint(0, 7))) for _ in range(300)]
-    tree = BKTree(words)
+    tree = WordIndex(words)
     unique = set(words)
     assert len(tree) == len(unique)
     for _ in range(40):
@@ -188,5 +201,18 @@ def test_bktree_equals_brute_force():
             assert tree.search(query, max_dist) == expected
 
 
-def test_empty_bktree():
-    assert BKTree().search("abc", 2) == []
+def test_word_index_long_queries_and_unknown_characters():
+    # Queries past 63 characters (one machine word of bits) take the scalar path; characters the index never saw
+    # match nothing.
+    long = "ab" * 40
+    index = WordIndex([long, long[:-1] + "c", long[:-2], "xyz", "ÿz"])
+    assert index.search(long, 1) == [(0, long), (1, long[:-1] + "c")]
+    assert index.search(long + "q", 2) == [(1, long), (2, long[:-1] + "c")]
+    assert index.search("éyz", 1) == [(1, "xyz")]
+    assert index.search("ÿz", 0) == [(0, "ÿz")]
+    index.add("xyw")  # a later word of a length already indexed is found too
+    assert index.search("xyz", 1) == [(0, "xyz"), (1, "xyw")]
+
+
+def test_empty_word_index():
+    assert WordIndex().search("abc", 2) == []
