@@ -178,17 +178,18 @@ def _ctc_log_probs_lp(lp: np.ndarray, labels: Sequence[Sequence[int]], blank: in
     """log P(label | lp) of many labels at once (the forward recursion vectorised over labels and states)."""
     steps, classes = lp.shape
     ids = [np.asarray(x, dtype=np.int64).reshape(-1) for x in labels]
-    for x in ids:
-        if x.size and (x.min() < 0 or x.max() >= classes or (x == blank).any()):
-            raise ValueError(f"label ids must lie in [0, {classes}) and exclude the blank {blank}; got {x.tolist()}")
     lengths = np.array([x.size for x in ids], dtype=np.int64)
+    flat = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+    if flat.size and (flat.min() < 0 or flat.max() >= classes or (flat == blank).any()):
+        bad = next(x for x in ids if x.size and (x.min() < 0 or x.max() >= classes or (x == blank).any()))
+        raise ValueError(f"label ids must lie in [0, {classes}) and exclude the blank {blank}; got {bad.tolist()}")
     if steps == 0:
         return np.where(lengths == 0, 0.0, -np.inf)
     # 1. Extended labels, blank-padded to one width: blank, l1, blank, l2, ..., blank (2L + 1 states each).
     size = 2 * int(lengths.max(initial=0)) + 1
     ext = np.full((len(ids), size), blank, dtype=np.int64)
-    for row, x in zip(ext, ids):
-        row[1:2 * x.size:2] = x
+    rows = np.repeat(np.arange(len(ids)), lengths)
+    ext[rows, 2 * (np.arange(flat.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)) + 1] = flat
     # 2. A state may skip the blank before it when it is a character different from the one two back.
     skip = np.zeros(ext.shape, dtype=bool)
     skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
