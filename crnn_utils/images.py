@@ -35,12 +35,38 @@ TRUNCATED = "truncated_image"
 
 
 def image_size(path: PathLike) -> tuple[int, int] | None:
-    """(width, height) from the file header without decoding, None if unknown; too_large if Pillow refuses it."""
+    """(width, height) as displayed (after any EXIF rotation) from the file header, None if unknown; too_large if Pillow refuses it."""
+    header = _header(path)
+    if header is None:
+        return None
+    (w, h), orientation = header
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+# EXIF orientation -> the array operation that shows the image upright (phone cameras store pixels as the sensor saw
+# them and set this tag; 1 is upright). The same transposes as Pillow's ImageOps.exif_transpose.
+_EXIF_UPRIGHT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def _header(path: PathLike) -> tuple[tuple[int, int], int] | None:
+    """((width, height) as stored, EXIF orientation or 1) without decoding pixels; None if Pillow cannot open it."""
     from PIL import Image  # Pillow ships with matplotlib; it reads headers lazily
 
     try:
         with Image.open(path) as im:
-            return im.size
+            try:
+                orientation = int(im.getexif().get(0x0112, 1))
+            except Exception:  # a damaged EXIF block: treat the image as upright
+                orientation = 1
+            return im.size, orientation
     except Image.DecompressionBombError as e:  # Pillow refuses > 2 * its own limit already at open
         raise ImageError(TOO_LARGE, path, str(e)) from None
     except Exception:
@@ -54,16 +80,16 @@ def _jpeg_truncated(data: bytes | np.ndarray) -> bool:
 
 
 def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode an image file to uint8 (H, W) or (H, W, 3) RGB; raises ImageError with a countable reason."""
+    """Decode an image file to uint8 (H, W), (H, W, 3) RGB or (H, W, 4) RGBA, upright per EXIF; raises ImageError with a countable reason."""
     p = Path(path)
     # 1. Cheap checks before decoding anything.
     if not p.is_file():
         raise ImageError(MISSING_FILE, path)
     if p.stat().st_size == 0:
         raise ImageError(EMPTY_FILE, path)
-    size = image_size(p)
-    if size is not None and size[0] * size[1] > max_pixels:
-        raise ImageError(TOO_LARGE, path, f"{size[0]}x{size[1]} > {max_pixels} pixels")
+    header = _header(p)
+    if header is not None and header[0][0] * header[0][1] > max_pixels:
+        raise ImageError(TOO_LARGE, path, f"{header[0][0]}x{header[0][1]} > {max_pixels} pixels")
     # 2. OpenCV decodes a truncated JPEG without error (grey bottom rows): check for the end marker first.
     data = np.fromfile(str(p), np.uint8)
     if _jpeg_truncated(data):
@@ -74,6 +100,9 @@ def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageError(UNREADABLE, path)
     if img.dtype != np.uint8:  # 16-bit PNG/TIFF
         img = (img.astype(np.float32) / np.iinfo(img.dtype).max * 255).round().astype(np.uint8)
+    # 4. Upright as a viewer shows it: IMREAD_UNCHANGED ignores the EXIF orientation a phone photo carries.
+    if header is not None and header[1] in _EXIF_UPRIGHT:
+        img = np.ascontiguousarray(_EXIF_UPRIGHT[header[1]](img))
     if img.ndim == 3 and img.shape[2] == 4:
         return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
     if img.ndim == 3:
@@ -181,7 +210,7 @@ def _resize_axis_tf(img, h, w):
 
 
 def decode_tf(data):
-    """Decode encoded image bytes (JPEG/PNG/BMP/GIF) to a uint8 (H, W, C) tensor."""
+    """Decode encoded image bytes (JPEG/PNG/BMP/GIF) to a uint8 (H, W, C) tensor (as stored: TF ignores EXIF orientation)."""
     import tensorflow as tf
 
     return tf.io.decode_image(data, channels=0, expand_animations=False)

@@ -16,6 +16,7 @@ from crnn_utils.images import (
     UNREADABLE,
     ImageError,
     fit_size,
+    image_size,
     load_image,
     preprocess,
     preprocess_tf,
@@ -331,3 +332,38 @@ def test_load_image_too_large(tmp_path):
         load_image(path, max_pixels=599)
     assert e.value.reason == TOO_LARGE
     assert load_image(path, max_pixels=600).shape == (20, 30)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_load_image_turns_exif_orientation_upright(tmp_path, orientation):
+    # A phone stores the sensor's pixels and an EXIF orientation tag; viewers (and Pillow's exif_transpose) show the
+    # image turned by it. load_image must give the model what the user sees, and image_size that size.
+    from PIL import Image, ImageOps
+
+    stored = np.random.default_rng(orientation).integers(0, 256, (20, 50, 3), dtype=np.uint8)
+    im = Image.fromarray(stored)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / "photo.png"  # lossless, so the pixels can be compared exactly
+    im.save(path, exif=exif)
+    with Image.open(path) as shown:
+        expected = np.asarray(ImageOps.exif_transpose(shown).convert("RGB"))
+    got = load_image(path)
+    assert got.shape == expected.shape
+    assert np.array_equal(got, expected)
+    assert image_size(path) == (expected.shape[1], expected.shape[0])
+
+
+def test_load_image_upright_jpeg_from_a_phone(tmp_path):
+    # The common case: a portrait phone JPEG stored sideways with orientation 6.
+    from PIL import Image
+
+    upright = np.zeros((24, 80, 3), np.uint8)
+    upright[:, :40] = 255  # left half white
+    im = Image.fromarray(np.ascontiguousarray(np.rot90(upright, 1)))  # stored turned a quarter counter-clockwise
+    exif = im.getexif()
+    exif[0x0112] = 6
+    im.save(tmp_path / "p.jpg", exif=exif, quality=95)
+    got = load_image(tmp_path / "p.jpg")
+    assert got.shape == (24, 80, 3)
+    assert got[:, :30].mean() > 200 and got[:, 50:].mean() < 50
