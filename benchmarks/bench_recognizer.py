@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run-dir", help="load checkpoints/best.keras + data/dataset.json (default: seed-size model, random weights)")
     ap.add_argument("--words", type=int, default=256, help="words for greedy/beam at batch 32 and 256")
-    ap.add_argument("--slow-words", type=int, default=24, help="words for the lexicon decoder (~0.2-0.5 s/word)")
+    ap.add_argument("--slow-words", type=int, default=24, help="words for the lexicon decoder (about 15 ms a word since session 10; 0.1-0.2 s before)")
     ap.add_argument("--batch1-words", type=int, default=32, help="words for batch-1 runs (one call per word) and per-image tesseract")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--budget-s", type=float, default=10.0, help="stop repeating a row once its runs took this long")
