@@ -10,7 +10,7 @@ import tensorflow as tf
 from keras import layers
 
 from .charset import Charset
-from .metrics import edit_distance_from
+from .metrics import edit_distance_from, myers_column
 
 
 def ctc_loss(labels, scores, label_length, blank: int, kernel: bool = True):
@@ -318,7 +318,7 @@ class WordIndex:
         return self._arrays[n]
 
     def _distances(self, query: str, codes: np.ndarray) -> np.ndarray:
-        """Levenshtein distances from `query` (at most 63 characters) to each row of `codes` (Myers/Hyyro, as metrics)."""
+        """Levenshtein distances from `query` (at most 63 characters) to each row of `codes` (metrics.myers_column)."""
         m = len(query)
         if m == 0:
             return np.full(len(codes), codes.shape[1])
@@ -327,23 +327,14 @@ class WordIndex:
         for i, c in enumerate(query):
             if c in self._codes:
                 peq[self._codes[c]] |= np.uint64(1 << i)
-        full, top, one = np.uint64((1 << m) - 1), np.uint64(1 << (m - 1)), np.uint64(1)
-        pv = np.full(len(codes), full)
+        full, top = (1 << m) - 1, 1 << (m - 1)
+        pv = np.full(len(codes), full, dtype=np.uint64)
         mv = np.zeros(len(codes), dtype=np.uint64)
         score = np.full(len(codes), m, dtype=np.int64)
         # 2. One column of the DP table per character of the stored words, for all words of this length at once.
         for j in range(codes.shape[1]):
-            eq = peq[codes[:, j]]
-            xv = eq | mv
-            xh = ((((eq & pv) + pv) & full) ^ pv) | eq
-            ph = (mv | ~(xh | pv)) & full
-            mh = pv & xh
-            score += (ph & top) != 0
-            score -= (mh & top) != 0
-            ph = ((ph << one) | one) & full
-            mh = (mh << one) & full
-            pv = (mh | ~(xv | ph)) & full
-            mv = ph & xv
+            pv, mv, change = myers_column(peq[codes[:, j]], pv, mv, full, top)
+            score += change
         return score
 
 

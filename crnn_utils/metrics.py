@@ -17,30 +17,32 @@ def edit_distance_from(a: Sequence[Hashable]) -> Callable[[Sequence[Hashable]], 
     peq: dict[Hashable, int] = {}
     for i, c in enumerate(a):
         peq[c] = peq.get(c, 0) | (1 << i)
-    full = (1 << m) - 1
-    top = 1 << (m - 1)
-    get = peq.get
+    full, top, get = (1 << m) - 1, 1 << (m - 1), peq.get
 
     def distance(b: Sequence[Hashable]) -> int:
         # 2. Column-wise vertical deltas of the DP table, one bit per row of `a`, Python ints as bit vectors.
         pv, mv, score = full, 0, m
         for c in b:
-            eq = get(c, 0)
-            xv = eq | mv
-            xh = ((((eq & pv) + pv) & full) ^ pv) | eq
-            ph = (mv | ~(xh | pv)) & full
-            mh = pv & xh
-            if ph & top:
-                score += 1
-            elif mh & top:
-                score -= 1
-            ph = ((ph << 1) | 1) & full
-            mh = (mh << 1) & full
-            pv = (mh | ~(xv | ph)) & full
-            mv = ph & xv
+            pv, mv, change = myers_column(get(c, 0), pv, mv, full, top)
+            score += change
         return score
 
     return distance
+
+
+def myers_column(eq, pv, mv, full, top):
+    """One column of the bit-parallel edit distance: the new (pv, mv) and the score's change (+1, 0 or -1).
+
+    On Python ints (any pattern length) or elementwise on NumPy uint64 arrays (patterns of at most 63 symbols).
+    """
+    xv = eq | mv
+    xh = ((((eq & pv) + pv) & full) ^ pv) | eq
+    ph = (mv | ~(xh | pv)) & full
+    mh = pv & xh
+    change = ((ph & top) != 0) * 1 - ((mh & top) != 0) * 1
+    ph = ((ph << 1) | 1) & full
+    mh = (mh << 1) & full
+    return (mh | ~(xv | ph)) & full, ph & xv, change
 
 
 def edit_distance(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:

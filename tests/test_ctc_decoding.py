@@ -212,6 +212,14 @@ def test_word_index_long_queries_and_unknown_characters():
     assert index.search("ÿz", 0) == [(0, "ÿz")]
     index.add("xyw")  # a later word of a length already indexed is found too
     assert index.search("xyz", 1) == [(0, "xyz"), (1, "xyw")]
+    # Either side of the 63-character boundary between the vectorised and the scalar path, against brute force.
+    rng = random.Random(1)
+    words = ["".join(rng.choice("ab") for _ in range(rng.randint(60, 66))) for _ in range(200)]
+    index = WordIndex(words)
+    for length in (62, 63, 64):
+        query = "".join(rng.choice("abc") for _ in range(length))
+        expected = sorted((edit_distance(query, w), w) for w in set(words) if edit_distance(query, w) <= 6)
+        assert index.search(query, 6) == expected
 
 
 def test_empty_word_index():
