@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -389,8 +390,24 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
             elif stats is not None:
                 stats.skip(NO_LABEL, image.name)
         return records
-    # 3. Otherwise the file name is the label.
-    return [Record(str(p), p.stem) for p in files]
+    # 3. Otherwise the file name is the label, less the numbers people add to keep names unique.
+    return [Record(str(p), label_from_file_name(p.stem)) for p in files]
+
+
+_COPY_MARK = re.compile(r" \(\d+\)$")  # "Hello (2)": a file manager's second copy
+
+
+def label_from_file_name(stem: str) -> str:
+    """The label a file name holds: Hello.png, Hello_3.png, 12_Hello.png, MJSynth's 12_Hello_345.jpg, 'Hello (2).png'."""
+    # Words repeat in a folder of crops, so names carry an index: before the word, after it, or (MJSynth) both.
+    # Only a part made of digits next to one that is not counts as an index: "2024_1" and "New_York" stay whole.
+    stem = _COPY_MARK.sub("", stem)
+    parts = stem.split("_")
+    if len(parts) == 3 and parts[0].isdigit() and parts[2].isdigit() and parts[1] and not parts[1].isdigit():
+        return parts[1]
+    if len(parts) == 2 and all(parts) and parts[0].isdigit() != parts[1].isdigit():
+        return parts[1] if parts[0].isdigit() else parts[0]
+    return stem
 
 
 def find_label_file(data_dir: str | Path) -> Path | None:

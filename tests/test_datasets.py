@@ -17,6 +17,7 @@ from crnn_utils.datasets import (
     Record,
     check_mjsynth_dir,
     find_label_file,
+    label_from_file_name,
     make_dataset,
     mjsynth_split_of,
     prepare_split,
@@ -247,6 +248,23 @@ def test_read_folder_names_as_labels(tmp_path: Path) -> None:
     records = read_folder(tmp_path)
     assert [(Path(r.path).relative_to(tmp_path).as_posix(), r.label) for r in records] == [
         ("Cat.PNG", "Cat"), ("b.png", "b"), ("sub/a.jpg", "a")]
+
+
+@pytest.mark.parametrize("stem, label", [
+    ("Hello", "Hello"), ("Hello_3", "Hello"), ("12_Hello", "Hello"), ("12_Hello_345", "Hello"),  # MJSynth's own
+    ("Hello (2)", "Hello"), ("B52_7", "B52"), ("7_B52", "B52"), ("2024", "2024"),
+    # Ambiguous or not an index: kept whole, so the charset check reports what it cannot read.
+    ("2024_1", "2024_1"), ("New_York", "New_York"), ("a_b_c", "a_b_c"), ("1_2_3", "1_2_3"), ("_5", "_5"),
+    ("Hello(2)", "Hello(2)"), ("Hello_", "Hello_"),
+])
+def test_label_from_file_name(stem: str, label: str) -> None:
+    assert label_from_file_name(stem) == label
+
+
+def test_read_folder_names_with_indices(tmp_path: Path) -> None:
+    # A folder of crops where each word appears several times, named as people do to keep the names unique.
+    _images(tmp_path, ["sale_1.png", "sale_2.png", "3_open.jpg", "12_Pontifically_58805.jpg", "exit (2).png"])
+    assert sorted(r.label for r in read_folder(tmp_path)) == ["Pontifically", "exit", "open", "sale", "sale"]
 
 
 def test_read_folder_labels_tsv(tmp_path: Path) -> None:
