@@ -471,7 +471,8 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
                 if stats is not None:
                     stats.skip(MALFORMED, raw.strip()[:80] or "<blank line>")
                 continue
-            records.append(Record(str(_under(root, row[0])), row[1]))
+            # Spaces around a label are a spreadsheet's or an editor's, never the word's ("Hello " would not match).
+            records.append(Record(str(_under(root, row[0])), row[1].strip()))
     return records
 
 

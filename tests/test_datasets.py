@@ -304,6 +304,17 @@ def test_read_folder_other_label_files(tmp_path: Path, name: str, text: str) -> 
     assert find_label_file(tmp_path) == tmp_path / name
 
 
+@pytest.mark.parametrize("name, text", [
+    ("labels.tsv", "a.png\t Hello \nsub/b.png\tNew York\t\n"),
+    ("labels.csv", "file_name,text\na.png, Hello\nsub/b.png,New York \n"),
+    ("metadata.jsonl", '{"file_name": "a.png", "text": "Hello\\u00a0"}\n{"file_name": "sub/b.png", "text": " New York"}\n'),
+])
+def test_read_folder_strips_spaces_around_labels(tmp_path: Path, name: str, text: str) -> None:
+    _images(tmp_path, ["a.png", "sub/b.png"])
+    (tmp_path / name).write_text(text)
+    assert _rel(read_folder(tmp_path), tmp_path) == [("a.png", "Hello"), ("sub/b.png", "New York")]
+
+
 def test_read_folder_icdar_escapes_and_priority(tmp_path: Path) -> None:
     _images(tmp_path, ["word_1.png", "word_2.png"])
     (tmp_path / "gt.txt").write_text('word_1.png, "\\"HIGH"\r\nword_2.png, "it\'s"\r\n')
