@@ -315,6 +315,19 @@ def test_read_folder_strips_spaces_around_labels(tmp_path: Path, name: str, text
     assert _rel(read_folder(tmp_path), tmp_path) == [("a.png", "Hello"), ("sub/b.png", "New York")]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig", "utf-8"])
+def test_read_folder_label_files_in_windows_encodings(tmp_path: Path, encoding: str) -> None:
+    # Notepad's "Unicode" is UTF-16 with a byte-order mark; "utf-16-be" here carries none, so write it with one.
+    _images(tmp_path, ["a.png", "sub/b.png"])
+    text = "a.png\tHello\r\nsub/b.png\tNew York\r\n"
+    data = b"\xfe\xff" + text.encode(encoding) if encoding == "utf-16-be" else text.encode(encoding)
+    (tmp_path / "test_gt.txt").write_bytes(data)  # a name read_folder must find by its contents
+    (tmp_path / "a.gt.txt").write_bytes("Hello".encode("utf-16"))
+    assert _rel(read_folder(tmp_path), tmp_path) == [("a.png", "Hello"), ("sub/b.png", "New York")]
+    (tmp_path / "test_gt.txt").unlink()
+    assert [r.label for r in read_folder(tmp_path)] == ["Hello"]  # the .gt.txt sidecar, UTF-16 too
+
+
 def test_read_folder_icdar_escapes_and_priority(tmp_path: Path) -> None:
     _images(tmp_path, ["word_1.png", "word_2.png"])
     (tmp_path / "gt.txt").write_text('word_1.png, "\\"HIGH"\r\nword_2.png, "it\'s"\r\n')
