@@ -386,7 +386,8 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
         records = []
         for image, sidecar in zip(files, sidecars):
             if sidecar.is_file():
-                records.append(Record(str(image), sidecar.read_text(encoding=text_encoding(sidecar), errors="replace").strip()))
+                text = sidecar.read_text(encoding=_text_encoding(sidecar), errors="replace")
+                records.append(Record(str(image), text.strip()))
             elif stats is not None:
                 stats.skip(NO_LABEL, image.name)
         return records
@@ -431,7 +432,7 @@ def find_label_file(data_dir: str | Path) -> Path | None:
 def _lists_images(root: Path, path: Path, lines: int = 20) -> bool:
     """Whether most of the first `lines` rows of a text file name an existing image under root."""
     try:
-        with open(path, encoding=text_encoding(path), errors="replace", newline="") as f:
+        with open(path, encoding=_text_encoding(path), errors="replace", newline="") as f:
             head = [line for _, line in zip(range(lines), f) if line.strip()]
     except OSError:
         return False
@@ -440,7 +441,7 @@ def _lists_images(root: Path, path: Path, lines: int = 20) -> bool:
     return found > 0 and found >= len(rows) / 2
 
 
-def text_encoding(path: str | Path) -> str:
+def _text_encoding(path: str | Path) -> str:
     """The encoding to read a label file with: UTF-16 when it starts with that byte-order mark, else UTF-8."""
     # Windows Notepad's "Unicode" and Excel's "Unicode text" save UTF-16; "utf-8-sig" also drops UTF-8's mark.
     try:
@@ -468,7 +469,7 @@ def _under(root: Path, rel: str) -> Path:
 
 
 def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list[Record]:
-    with open(path, encoding=text_encoding(path), errors="replace", newline="") as f:
+    with open(path, encoding=_text_encoding(path), errors="replace", newline="") as f:
         records = []
         for i, (row, raw) in enumerate(_label_rows(f, path.suffix)):
             # A first line that names neither a file nor an image is a header.
