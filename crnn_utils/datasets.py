@@ -401,12 +401,13 @@ _COPY_MARK = re.compile(r" \(\d+\)$")  # "Hello (2)": a file manager's second co
 def label_from_file_name(stem: str) -> str:
     """The label a file name holds: Hello.png, Hello_3.png, 12_Hello.png, MJSynth's 12_Hello_345.jpg, 'Hello (2).png'."""
     # Words repeat in a folder of crops, so names carry an index: before the word, after it, or (MJSynth) both.
-    # MJSynth's index_word_lexiconindex gives the middle, a number too (our renderer's "7_2024_12.jpg"). Of two
-    # parts, only digits beside a part that is not count as an index: "2024_1" and "New_York" stay whole.
+    # MJSynth's index_word_lexiconindex gives what lies between the first and the last underscore, as read_mjsynth
+    # reads it (a number too: our renderer's "7_2024_12.jpg"). Of two parts, only digits beside a part that is not
+    # count as an index: "2024_1" and "New_York" stay whole.
     stem = _COPY_MARK.sub("", stem)
     parts = stem.split("_")
-    if len(parts) == 3 and parts[0].isdigit() and parts[2].isdigit() and parts[1]:
-        return parts[1]
+    if len(parts) >= 3 and parts[0].isdigit() and parts[-1].isdigit() and any(parts[1:-1]):
+        return "_".join(parts[1:-1])
     if len(parts) == 2 and all(parts) and parts[0].isdigit() != parts[1].isdigit():
         return parts[1] if parts[0].isdigit() else parts[0]
     return stem

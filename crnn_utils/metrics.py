@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Callable, Hashable, Sequence
+from typing import Any, Callable, Hashable, Sequence, TypeVar
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
+_Bits = TypeVar("_Bits")  # a Python int, or a NumPy uint64 array (one bit vector per element)
 
 
 def edit_distance_from(a: Sequence[Hashable]) -> Callable[[Sequence[Hashable]], int]:
@@ -30,7 +31,7 @@ def edit_distance_from(a: Sequence[Hashable]) -> Callable[[Sequence[Hashable]], 
     return distance
 
 
-def myers_column(eq, pv, mv, full, top):
+def myers_column(eq: _Bits, pv: _Bits, mv: _Bits, full: int, top: int) -> tuple[_Bits, _Bits, Any]:
     """One column of the bit-parallel edit distance: the new (pv, mv) and the score's change (+1, 0 or -1).
 
     On Python ints (any pattern length) or elementwise on NumPy uint64 arrays (patterns of at most 63 symbols).

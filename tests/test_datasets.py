@@ -255,6 +255,7 @@ def test_read_folder_names_as_labels(tmp_path: Path) -> None:
     ("Hello (2)", "Hello"), ("B52_7", "B52"), ("7_B52", "B52"), ("2024", "2024"),
     # Ambiguous or not an index: kept whole, so the charset check reports what it cannot read.
     ("7_2024_12", "2024"),  # MJSynth's layout as this project's renderer writes a number
+    ("7_snake_case_12", "snake_case"),  # between the first and last underscore, as read_mjsynth takes it
     ("2024_1", "2024_1"), ("New_York", "New_York"), ("a_b_c", "a_b_c"), ("1__3", "1__3"), ("_5", "_5"),
     ("Hello(2)", "Hello(2)"), ("Hello_", "Hello_"),
 ])
