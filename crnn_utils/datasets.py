@@ -361,13 +361,18 @@ NO_LABEL = "no_label_file"  # sidecar mode: an image without its name.gt.txt
 
 
 def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list[Record]:
-    """Records of a labelled folder (or of one label file): a label file, else name.gt.txt sidecars, else file names."""
+    """Records of a labelled folder (or label file): an LMDB, a label file, else name.gt.txt sidecars, else file names."""
     path = Path(data_dir).expanduser().resolve()
     if not path.exists():
         raise FileNotFoundError(f"data_dir '{data_dir}' does not exist: give a folder of images or its label file")
     if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
         raise ValueError(f"data_dir '{data_dir}' is an image: give the folder that holds the images, or their label file")
+    if path.name == LMDB_FILE and path.is_file():
+        path = path.parent
     root = path if path.is_dir() else path.parent
+    # 0. A text-recognition LMDB (the benchmarks' usual packing) is unpacked once into files, then read like a folder.
+    if (root / LMDB_FILE).is_file():
+        return _read_lmdbs([root], stats)
     # 1. A label file wins: the one given, one of LABEL_FILES, or the one text file at the top that lists images.
     label_file = find_label_file(path)
     if label_file is not None:
@@ -377,6 +382,8 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
                              "(or 'path label', 'path, \"label\"', CSV/JSONL with file_name and text columns)")
         return records
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if not files and (lmdbs := sorted(p.parent for p in root.rglob(LMDB_FILE))):
+        return _read_lmdbs(lmdbs, stats)  # e.g. the evaluation folder of IIIT5k_3000/, SVT/, IC13_857/, ...
     if not files:
         raise ValueError(f"folder '{data_dir}' has no images: expected files ending in "
                          f"{', '.join(IMAGE_EXTENSIONS)}, or one of {', '.join(LABEL_FILES)}")
@@ -393,6 +400,75 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
         return records
     # 3. Otherwise the file name is the label, less the numbers people add to keep names unique.
     return [Record(str(p), label_from_file_name(p.stem)) for p in files]
+
+
+# ---- LMDB (deep-text-recognition-benchmark's layout: num-samples, image-%09d, label-%09d, counted from 1) ----------
+
+LMDB_FILE = "data.mdb"
+NO_IMAGE = "no_image_in_lmdb"  # an LMDB label whose image key is missing
+_MAGIC = ((b"\x89PNG", ".png"), (b"\xff\xd8", ".jpg"), (b"BM", ".bmp"), (b"GIF8", ".gif"), (b"II*\x00", ".tif"),
+          (b"MM\x00*", ".tif"), (b"RIFF", ".webp"))
+
+
+def _read_lmdbs(folders: Sequence[Path], stats: PrepareStats | None) -> list[Record]:
+    records: list[Record] = []
+    for folder in folders:
+        out = unpack_lmdb(folder, stats=stats)
+        records += _read_label_file(out, out / "labels.jsonl", stats)
+    return records
+
+
+def unpack_lmdb(lmdb_dir: str | Path, out_dir: str | Path | None = None, stats: PrepareStats | None = None,
+                progress: bool = True) -> Path:
+    """Write a text-recognition LMDB's images as files plus labels.jsonl (once, cached) and return that folder."""
+    try:
+        import lmdb
+    except ImportError as e:  # a dependency, but say what to do if someone's environment lacks it
+        raise ImportError("reading an LMDB dataset needs the lmdb package: pip install lmdb") from e
+    from tqdm.auto import tqdm
+
+    src = Path(lmdb_dir).expanduser().resolve()
+    # 1. One cache folder per database file and version of it; labels.jsonl, written last, marks it complete.
+    if out_dir is None:
+        st = (src / LMDB_FILE).stat()
+        key = zlib.crc32(f"{src}|{st.st_size}|{st.st_mtime_ns}".encode())
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "crnn_notebooks" / "lmdb"
+        out_dir = cache / f"{src.name}-{key:08x}"
+    out = Path(out_dir)
+    done, skips_file = out / "labels.jsonl", out / "skipped.json"
+    if not done.is_file():
+        # 2. Every label-i with its image-i. A label without an image is counted; an image that does not decode is
+        #    written as it is and left to load_image, which counts it as unreadable like any damaged file.
+        env = lmdb.open(str(src), readonly=True, lock=False, readahead=False, meminit=False)
+        try:
+            with env.begin() as txn:
+                try:
+                    n = int(txn.get(b"num-samples"))
+                except (TypeError, ValueError):
+                    raise ValueError(f"'{src}' is an LMDB but not a word dataset: no 'num-samples' key "
+                                     "(expected num-samples, image-000000001, label-000000001, ...)") from None
+                out.mkdir(parents=True, exist_ok=True)
+                rows, skipped = [], []
+                for i in tqdm(range(1, n + 1), desc=f"unpack {src.name}", unit="img", disable=not progress,
+                              mininterval=2.0):
+                    label, image = txn.get(b"label-%09d" % i), txn.get(b"image-%09d" % i)
+                    if label is None or image is None:
+                        skipped.append((MALFORMED, f"label-{i:09d}") if label is None else (NO_IMAGE, f"image-{i:09d}"))
+                        continue
+                    name = f"{i:09d}" + next((e for magic, e in _MAGIC if image.startswith(magic)), ".png")
+                    (out / name).write_bytes(image)
+                    rows.append(json.dumps({"file_name": name, "text": label.decode("utf-8", errors="replace")}) + "\n")
+        finally:
+            env.close()
+        skips_file.write_text(json.dumps(skipped))
+        tmp = done.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text("".join(rows), encoding="utf-8")
+        os.replace(tmp, done)
+    # 3. What could not be unpacked is counted on every read, the cached ones too.
+    if stats is not None and skips_file.is_file():
+        for reason, name in json.loads(skips_file.read_text()):
+            stats.skip(reason, name)
+    return out
 
 
 _COPY_MARK = re.compile(r" \(\d+\)$")  # "Hello (2)": a file manager's second copy
@@ -423,7 +499,7 @@ def find_label_file(data_dir: str | Path) -> Path | None:
         return known
     # Other people name their lists freely (test_gt.txt, annotation.txt, IIIT5K's converted test.txt): a text file at
     # the top counts when most of its first lines name an image that is there. Two such files is a choice for the user.
-    lists = [p for p in sorted(root.glob("*")) if p.is_file() and p.suffix.lower() in (".txt", ".tsv", ".csv", ".jsonl")
+    lists = [p for p in sorted(root.glob("*")) if p.is_file() and p.suffix.lower() in (".txt", ".tsv", ".csv", ".jsonl", ".mat")
              and not p.name.endswith(".gt.txt") and _lists_images(root, p)]
     if len(lists) > 1:
         raise ValueError(f"'{data_dir}' holds {len(lists)} label files ({', '.join(p.name for p in lists)}): "
@@ -432,13 +508,11 @@ def find_label_file(data_dir: str | Path) -> Path | None:
 
 
 def _lists_images(root: Path, path: Path, lines: int = 20) -> bool:
-    """Whether most of the first `lines` rows of a text file name an existing image under root."""
+    """Whether most of the first `lines` rows of a label file name an existing image under root."""
     try:
-        with open(path, encoding=_text_encoding(path), errors="replace", newline="") as f:
-            head = [line for _, line in zip(range(lines), f) if line.strip()]
-    except OSError:
+        rows = [row for _, (row, _) in zip(range(lines), (r for r in _file_rows(path) if r[1].strip()))]
+    except (OSError, ValueError, NotImplementedError):  # NotImplementedError: loadmat on a MATLAB 7.3 (HDF5) file
         return False
-    rows = [row for row, _ in _label_rows(head, path.suffix)]
     found = sum(1 for row in rows if row is not None and row[0] and _under(root, row[0]).is_file())
     return found > 0 and found >= len(rows) / 2
 
@@ -452,6 +526,15 @@ def _text_encoding(path: str | Path) -> str:
     except OSError:
         return "utf-8-sig"
     return "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+
+
+def _file_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
+    """(path, label) or None, and the raw line, for each row of a label file in any format read_folder reads."""
+    if path.suffix.lower() == ".mat":
+        yield from _mat_rows(path)
+        return
+    with open(path, encoding=_text_encoding(path), errors="replace", newline="") as f:
+        yield from _label_rows(f, path.suffix)
 
 
 def _label_rows(lines: Iterable[str], suffix: str) -> Iterator[tuple[tuple[str, str] | None, str]]:
@@ -471,21 +554,20 @@ def _under(root: Path, rel: str) -> Path:
 
 
 def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list[Record]:
-    with open(path, encoding=_text_encoding(path), errors="replace", newline="") as f:
-        records = []
-        for i, (row, raw) in enumerate(_label_rows(f, path.suffix)):
-            # A first line that names neither a file nor an image is a header.
-            if i == 0 and (row is None or not (root / row[0]).is_file()
-                           and Path(row[0]).suffix.lower() not in IMAGE_EXTENSIONS):
-                continue
-            # A line that cannot be split into path and label is counted, not fatal; a listed but absent file is
-            # left to prepare_split, which counts it as missing_file.
-            if row is None or not row[0]:
-                if stats is not None:
-                    stats.skip(MALFORMED, raw.strip()[:80] or "<blank line>")
-                continue
-            # Spaces around a label are a spreadsheet's or an editor's, never the word's ("Hello " would not match).
-            records.append(Record(str(_under(root, row[0])), row[1].strip()))
+    records = []
+    for i, (row, raw) in enumerate(_file_rows(path)):
+        # A first line that names neither a file nor an image is a header.
+        if i == 0 and (row is None or not (root / row[0]).is_file()
+                       and Path(row[0]).suffix.lower() not in IMAGE_EXTENSIONS):
+            continue
+        # A line that cannot be split into path and label is counted, not fatal; a listed but absent file is
+        # left to prepare_split, which counts it as missing_file.
+        if row is None or not row[0]:
+            if stats is not None:
+                stats.skip(MALFORMED, raw.strip()[:80] or "<blank line>")
+            continue
+        # Spaces around a label are a spreadsheet's or an editor's, never the word's ("Hello " would not match).
+        records.append(Record(str(_under(root, row[0])), row[1].strip()))
     return records
 
 
@@ -506,6 +588,26 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
     end = next((i for i, w in enumerate(words) if Path(w).suffix.lower() in IMAGE_EXTENSIONS), None)
     label = " ".join(words[end + 1:]).strip() if end is not None else ""
     return ((" ".join(words[:end + 1]).strip(), label) if label else None), line
+
+
+def _mat_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
+    """(path, label) rows of a MATLAB file's struct array, as IIIT5K ships them (testdata.mat: ImgName, GroundTruth)."""
+    from scipy.io import loadmat
+
+    data = loadmat(str(path), squeeze_me=True)
+    for name, value in data.items():
+        # Field names as MATLAB users write them: ImgName, GroundTruth, image_path, ...
+        fields = [f.lower().replace("_", "") for f in (getattr(getattr(value, "dtype", None), "names", None) or ())]
+        find = lambda names: next((fields.index(n) for n in (n.replace("_", "") for n in names) if n in fields), None)
+        p, q = find((*PATH_COLUMNS, "imgname")), find(LABEL_COLUMNS)
+        if name.startswith("__") or p is None or q is None:
+            continue
+        for row in np.atleast_1d(value):
+            rel, label = row[p], row[q]
+            yield ((rel, label) if isinstance(rel, str) and isinstance(label, str) else None), f"{rel!r}, {label!r}"[:80]
+        return
+    raise ValueError(f"'{path}' holds no struct array with an image name and a label field "
+                     f"(e.g. IIIT5K's ImgName and GroundTruth)")
 
 
 def _json_row(line: str) -> tuple[tuple[str, str] | None, str]:

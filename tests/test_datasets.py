@@ -12,6 +12,7 @@ import pytest
 from crnn_utils.charset import Charset
 from crnn_utils.datasets import (
     MALFORMED,
+    NO_IMAGE,
     NO_LABEL,
     PrepareStats,
     Record,
@@ -25,6 +26,7 @@ from crnn_utils.datasets import (
     read_mjsynth,
     shard_paths,
     split_records,
+    unpack_lmdb,
 )
 from crnn_utils.images import ImageError, load_image
 
@@ -387,6 +389,102 @@ def test_read_folder_errors(tmp_path: Path) -> None:
     (tmp_path / "labels.tsv").write_text("path\tlabel\n")
     with pytest.raises(ValueError, match="lists no images"):
         read_folder(tmp_path)
+
+
+def write_lmdb(folder: Path, items: list[tuple[bytes | None, str | None]]) -> None:
+    """An LMDB as deep-text-recognition-benchmark's create_lmdb_dataset writes it: num-samples, image-i, label-i."""
+    import lmdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    env = lmdb.open(str(folder), map_size=1 << 26)
+    with env.begin(write=True) as txn:
+        for i, (image, label) in enumerate(items, start=1):
+            if image is not None:
+                txn.put(b"image-%09d" % i, image)
+            if label is not None:
+                txn.put(b"label-%09d" % i, label.encode())
+        txn.put(b"num-samples", str(len(items)).encode())
+    env.close()
+
+
+def _png(text: str) -> bytes:
+    return cv2.imencode(".png", word_image(text))[1].tobytes()
+
+
+def test_read_folder_lmdb(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    jpeg = cv2.imencode(".jpg", word_image("Photo"))[1].tobytes()
+    items = [(_png("Hello"), "Hello"), (jpeg, "Photo "), (None, "lost"), (b"not an image", "broken"), (_png("x"), None)]
+    write_lmdb(tmp_path / "IIIT5k", items)
+    stats = PrepareStats()
+    records = read_folder(tmp_path / "IIIT5k", stats)
+    assert [r.label for r in records] == ["Hello", "Photo", "broken"]
+    assert [Path(r.path).suffix for r in records] == [".png", ".jpg", ".png"]
+    np.testing.assert_array_equal(load_image(records[0].path), word_image("Hello"))  # the bytes, unchanged
+    assert stats.skipped == {NO_IMAGE: 1, MALFORMED: 1} and stats.examples[NO_IMAGE] == ["image-000000003"]
+    # The broken image is left to the image reader, which counts it as any damaged file.
+    with pytest.raises(ImageError) as err:
+        load_image(records[2].path)
+    assert err.value.reason == "unreadable_image"
+    # Read again: from the cache (not rewritten), same records, the same skips counted again; data.mdb itself works.
+    stamp = Path(records[0].path).stat().st_mtime_ns
+    again = PrepareStats()
+    assert read_folder(tmp_path / "IIIT5k" / "data.mdb", again) == records and again.skipped == stats.skipped
+    assert Path(records[0].path).stat().st_mtime_ns == stamp
+    assert Path(records[0].path).is_relative_to(tmp_path / "cache" / "crnn_notebooks" / "lmdb")
+
+
+def test_read_folder_lmdb_collection_and_errors(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # The benchmarks' evaluation folder: one LMDB per set, read in name order.
+    write_lmdb(tmp_path / "eval" / "SVT", [(_png("Hotel"), "Hotel")])
+    write_lmdb(tmp_path / "eval" / "IC13", [(_png("Open"), "Open"), (_png("Exit"), "Exit")])
+    records = []
+    for folder in sorted((tmp_path / "eval").iterdir()):
+        records += read_folder(folder)
+    assert [r.label for r in read_folder(tmp_path / "eval")] == ["Open", "Exit", "Hotel"] == [r.label for r in records]
+    out = unpack_lmdb(tmp_path / "eval" / "SVT", tmp_path / "svt_files")
+    assert sorted(p.name for p in out.iterdir()) == ["000000001.png", "labels.jsonl", "skipped.json"]
+    assert [r.label for r in read_folder(out)] == ["Hotel"]  # an ordinary folder now
+    import lmdb
+
+    env = lmdb.open(str(tmp_path / "other"), map_size=1 << 20)
+    with env.begin(write=True) as txn:
+        txn.put(b"key", b"value")
+    env.close()
+    with pytest.raises(ValueError, match="is an LMDB but not a word dataset: no 'num-samples' key"):
+        read_folder(tmp_path / "other")
+
+
+def _savemat_struct(path: Path, name: str, rows: list[tuple], fields: tuple[str, ...]) -> None:
+    from scipy.io import savemat
+
+    arr = np.empty(len(rows), dtype=[(f, object) for f in fields])
+    for i, row in enumerate(rows):
+        arr[i] = row
+    savemat(str(path), {name: arr})
+
+
+def test_read_folder_iiit5k_mat_files(tmp_path: Path) -> None:
+    # IIIT5K as it ships: train/ and test/ crops named by number, a .mat per split, a lexicon, character boxes.
+    _images(tmp_path, ["test/1002_1.png", "test/1009_2.png", "train/1_1.png"])
+    lexi = np.array(["PRIVATE", "HOTEL"], dtype=object)
+    _savemat_struct(tmp_path / "testdata.mat", "testdata",
+                    [("test/1002_1.png", "PRIVATE", lexi, lexi), ("test/1009_2.png", "2011", lexi, lexi)],
+                    ("ImgName", "GroundTruth", "smallLexi", "mediumLexi"))
+    _savemat_struct(tmp_path / "traindata.mat", "traindata", [("train/1_1.png", "You")], ("ImgName", "GroundTruth"))
+    _savemat_struct(tmp_path / "testCharBound.mat", "testCharBound",
+                    [("test/1002_1.png", "PRIVATE", np.zeros((7, 4)))], ("ImgName", "chars", "charBB"))
+    (tmp_path / "lexicon.txt").write_text("PRIVATE\nHOTEL\n")
+    # Two splits in one folder: the user picks one, by the error's own example (never the crops' numbers as labels).
+    with pytest.raises(ValueError, match="holds 2 label files \\(testdata.mat, traindata.mat\\)"):
+        read_folder(tmp_path)
+    assert _rel(read_folder(tmp_path / "testdata.mat"), tmp_path) == [("test/1002_1.png", "PRIVATE"),
+                                                                      ("test/1009_2.png", "2011")]
+    (tmp_path / "traindata.mat").unlink()
+    assert [r.label for r in read_folder(tmp_path)] == ["PRIVATE", "2011"]  # found by its contents
+    with pytest.raises(ValueError, match="holds no struct array with an image name and a label field"):
+        read_folder(tmp_path / "testCharBound.mat")
 
 
 def test_split_records_is_seeded_partition() -> None:
