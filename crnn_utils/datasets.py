@@ -354,7 +354,7 @@ def _parse_mjsynth(parts: list[str], prefix: str) -> Record | None:
 
 
 # Label files read_folder looks for at the folder's top, in this order, and the column names it understands.
-LABEL_FILES = ("labels.tsv", "labels.txt", "gt.txt", "labels.csv", "metadata.csv", "metadata.jsonl")
+LABEL_FILES = ("labels.tsv", "labels.txt", "gt.txt", "labels.csv", "metadata.csv", "metadata.jsonl", "labels.json")
 PATH_COLUMNS = ("path", "file_name", "filename", "file", "image", "image_path", "img", "name")
 LABEL_COLUMNS = ("label", "text", "transcription", "word", "identity", "ground_truth", "gt", "words")
 NO_LABEL = "no_label_file"  # sidecar mode: an image without its name.gt.txt
@@ -499,7 +499,7 @@ def find_label_file(data_dir: str | Path) -> Path | None:
         return known
     # Other people name their lists freely (test_gt.txt, annotation.txt, IIIT5K's converted test.txt): a text file at
     # the top counts when most of its first lines name an image that is there. Two such files is a choice for the user.
-    lists = [p for p in sorted(root.glob("*")) if p.is_file() and p.suffix.lower() in (".txt", ".tsv", ".csv", ".jsonl", ".mat")
+    lists = [p for p in sorted(root.glob("*")) if p.is_file() and p.suffix.lower() in (".txt", ".tsv", ".csv", ".jsonl", ".json", ".mat")
              and not p.name.endswith(".gt.txt") and _lists_images(root, p)]
     if len(lists) > 1:
         raise ValueError(f"'{data_dir}' holds {len(lists)} label files ({', '.join(p.name for p in lists)}): "
@@ -530,8 +530,8 @@ def _text_encoding(path: str | Path) -> str:
 
 def _file_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
     """(path, label) or None, and the raw line, for each row of a label file in any format read_folder reads."""
-    if path.suffix.lower() == ".mat":
-        yield from _mat_rows(path)
+    if path.suffix.lower() in (".mat", ".json"):
+        yield from (_mat_rows if path.suffix.lower() == ".mat" else _json_file_rows)(path)
         return
     with open(path, encoding=_text_encoding(path), errors="replace", newline="") as f:
         yield from _label_rows(f, path.suffix)
@@ -608,6 +608,31 @@ def _mat_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
         return
     raise ValueError(f"'{path}' holds no struct array with an image name and a label field "
                      f"(e.g. IIIT5K's ImgName and GroundTruth)")
+
+
+def _json_file_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
+    """(path, label) rows of a JSON label file: docTR's {"img.png": "label"}, MMOCR's data_list, or a list of objects."""
+    with open(path, encoding=_text_encoding(path)) as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"'{path}' is not valid JSON ({e})") from None
+    if isinstance(data, dict) and isinstance(data.get("data_list"), list):
+        # MMOCR 1.x (textrecog_test.json): {"img_path": ..., "instances": [{"text": ...}]}, one instance per crop.
+        for item in data["data_list"]:
+            inst = item.get("instances") if isinstance(item, dict) else None
+            text = inst[0].get("text") if isinstance(inst, list) and inst and isinstance(inst[0], dict) else None
+            rel = item.get("img_path") if isinstance(item, dict) else None
+            ok = isinstance(rel, str) and isinstance(text, str)
+            yield ((rel, text) if ok else None), json.dumps(item)[:80]
+    elif isinstance(data, dict):
+        for rel, label in data.items():
+            yield ((rel, label) if isinstance(label, str) else None), f"{rel}: {label!r}"[:80]
+    elif isinstance(data, list):
+        for item in data:
+            yield _json_row(json.dumps(item))[0], json.dumps(item)[:80]
+    else:
+        raise ValueError(f"'{path}' is JSON but neither a {{file: label}} object nor a list of records")
 
 
 def _json_row(line: str) -> tuple[tuple[str, str] | None, str]:

@@ -487,6 +487,32 @@ def test_read_folder_iiit5k_mat_files(tmp_path: Path) -> None:
         read_folder(tmp_path / "testCharBound.mat")
 
 
+def test_read_folder_json_label_files(tmp_path: Path) -> None:
+    import json
+
+    _images(tmp_path, ["word_1.png", "crops/word_2.png"])
+    # docTR's recognition folder: labels.json maps each file name to its word.
+    (tmp_path / "labels.json").write_text(json.dumps({"word_1.png": "Tiredness", "crops/word_2.png": " kills"}))
+    assert _rel(read_folder(tmp_path), tmp_path) == [("word_1.png", "Tiredness"), ("crops/word_2.png", "kills")]
+    # MMOCR 1.x's textrecog_test.json, found by its contents; an item without text is counted, not fatal.
+    (tmp_path / "labels.json").unlink()
+    mmocr = {"metainfo": {"dataset_type": "TextRecogDataset"}, "data_list": [
+        {"img_path": "word_1.png", "instances": [{"text": "Tiredness"}]},
+        {"img_path": "crops/word_2.png", "instances": [{"text": "kills"}]},
+        {"img_path": "crops/word_2.png", "instances": []}]}
+    (tmp_path / "textrecog_test.json").write_text(json.dumps(mmocr))
+    stats = PrepareStats()
+    assert _rel(read_folder(tmp_path, stats), tmp_path) == [("word_1.png", "Tiredness"), ("crops/word_2.png", "kills")]
+    assert stats.skipped == {MALFORMED: 1}
+    # A list of objects with the usual column names.
+    rows = [{"file_name": "word_1.png", "text": "Tiredness"}, {"filename": "crops/word_2.png", "label": "kills"}]
+    (tmp_path / "list.json").write_text(json.dumps(rows))
+    assert [r.label for r in read_folder(tmp_path / "list.json")] == ["Tiredness", "kills"]
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        read_folder(tmp_path / "bad.json")
+
+
 def test_split_records_is_seeded_partition() -> None:
     records = [Record(f"/x/{i}.png", f"w{i}") for i in range(100)]
     a, b = split_records(records, 10, 5, seed=1), split_records(records, 10, 5, seed=1)
