@@ -249,3 +249,25 @@ def test_score_folder_counts_unreadable_as_wrong(recognizer, tmp_path) -> None:
     heights = got["greedy_any_case_by_height"]
     assert {k: v["n"] for k, v in heights.items()} == {"0": 1, "30": 2, "45": 2}
     assert heights["0"]["word_acc_ci"] == 0.0
+
+
+def test_score_folder_reads_an_lmdb_as_its_folder(recognizer, tmp_path, monkeypatch) -> None:
+    # The same crops, once as files with labels.tsv and once packed as the benchmarks' LMDBs: the same figures.
+    import lmdb
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    files, crops = tmp_path / "files", [cv2.imencode(".png", word_image(90 + 9 * i, 30 + 5 * i, bool(i % 2), i))[1]
+                                        for i in range(4)]
+    files.mkdir()
+    for i, png in enumerate(crops):
+        (files / f"{i}.png").write_bytes(png.tobytes())
+    (files / "labels.tsv").write_text("".join(f"{i}.png\t{'hi' if i % 2 else 'Hi'}\n" for i in range(4)))
+    env = lmdb.open(str(tmp_path / "IC13_857"), map_size=1 << 24)
+    with env.begin(write=True) as txn:
+        for i, png in enumerate(crops, start=1):
+            txn.put(b"image-%09d" % i, png.tobytes())
+            txn.put(b"label-%09d" % i, b"hi" if (i - 1) % 2 else b"Hi")
+        txn.put(b"num-samples", b"4")
+    env.close()
+    packed, plain = score_folder(recognizer, tmp_path / "IC13_857"), score_folder(recognizer, files)
+    assert packed == plain and packed["greedy"]["n"] == 4
