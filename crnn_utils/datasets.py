@@ -362,6 +362,39 @@ NO_LABEL = "no_label_file"  # sidecar mode: an image without its name.gt.txt
 
 def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list[Record]:
     """Records of a labelled folder (or label file): an LMDB, a label file, else name.gt.txt sidecars, else file names."""
+    kind, root, found = _folder_plan(data_dir)
+    if kind == "lmdb":
+        return _read_lmdbs(found, stats)
+    if kind == "label_file":
+        records = _read_label_file(root, found, stats)
+        if not records:
+            raise ValueError(f"'{found}' lists no images: expected lines 'relative/path<TAB>label' "
+                             "(or 'path label', 'path, \"label\"', CSV/JSONL with file_name and text columns)")
+        return records
+    if kind == "sidecars":
+        records = []
+        for image in found:
+            sidecar = image.with_name(image.stem + ".gt.txt")
+            if sidecar.is_file():
+                text = sidecar.read_text(encoding=_text_encoding(sidecar), errors="replace")
+                records.append(Record(str(image), text.strip()))
+            elif stats is not None:
+                stats.skip(NO_LABEL, image.name)
+        return records
+    # Otherwise the file name is the label, less the numbers people add to keep names unique.
+    return [Record(str(p), label_from_file_name(p.stem)) for p in found]
+
+
+def label_source(data_dir: str | Path) -> str:
+    """Where read_folder takes data_dir's labels from, in words: a label file's name, LMDBs, .gt.txt files, file names."""
+    kind, root, found = _folder_plan(data_dir)
+    if kind == "lmdb":
+        return "LMDB " + ", ".join(str(p.relative_to(root)) if p != root else p.name for p in found)
+    return {"label_file": lambda: found.name, "sidecars": lambda: ".gt.txt files", "names": lambda: "file names"}[kind]()
+
+
+def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
+    """How read_folder reads data_dir: ("lmdb", root, folders), ("label_file", root, file), ("sidecars" or "names", root, images)."""
     path = Path(data_dir).expanduser().resolve()
     if not path.exists():
         raise FileNotFoundError(f"data_dir '{data_dir}' does not exist: give a folder of images or its label file")
@@ -372,34 +405,21 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
     root = path if path.is_dir() else path.parent
     # 0. A text-recognition LMDB (the benchmarks' usual packing) is unpacked once into files, then read like a folder.
     if (root / LMDB_FILE).is_file():
-        return _read_lmdbs([root], stats)
+        return "lmdb", root, [root]
     # 1. A label file wins: the one given, one of LABEL_FILES, or the one text file at the top that lists images.
     label_file = find_label_file(path)
     if label_file is not None:
-        records = _read_label_file(root, label_file, stats)
-        if not records:
-            raise ValueError(f"'{label_file}' lists no images: expected lines 'relative/path<TAB>label' "
-                             "(or 'path label', 'path, \"label\"', CSV/JSONL with file_name and text columns)")
-        return records
+        return "label_file", root, label_file
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     if not files and (lmdbs := sorted(p.parent for p in root.rglob(LMDB_FILE))):
-        return _read_lmdbs(lmdbs, stats)  # e.g. the evaluation folder of IIIT5k_3000/, SVT/, IC13_857/, ...
+        return "lmdb", root, lmdbs  # e.g. the evaluation folder of IIIT5k_3000/, SVT/, IC13_857/, ...
     if not files:
         raise ValueError(f"folder '{data_dir}' has no images: expected files ending in "
-                         f"{', '.join(IMAGE_EXTENSIONS)}, or one of {', '.join(LABEL_FILES)}")
+                         f"{', '.join(IMAGE_EXTENSIONS)}, or one of {', '.join(LABEL_FILES)}, or an LMDB (data.mdb)")
     # 2. Ground-truth sidecars as tesstrain and OCRopus keep them: word.png next to word.gt.txt.
-    sidecars = [p.with_name(p.stem + ".gt.txt") for p in files]
-    if any(s.is_file() for s in sidecars):
-        records = []
-        for image, sidecar in zip(files, sidecars):
-            if sidecar.is_file():
-                text = sidecar.read_text(encoding=_text_encoding(sidecar), errors="replace")
-                records.append(Record(str(image), text.strip()))
-            elif stats is not None:
-                stats.skip(NO_LABEL, image.name)
-        return records
-    # 3. Otherwise the file name is the label, less the numbers people add to keep names unique.
-    return [Record(str(p), label_from_file_name(p.stem)) for p in files]
+    if any(p.with_name(p.stem + ".gt.txt").is_file() for p in files):
+        return "sidecars", root, files
+    return "names", root, files
 
 
 # ---- LMDB (deep-text-recognition-benchmark's layout: num-samples, image-%09d, label-%09d, counted from 1) ----------

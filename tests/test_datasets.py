@@ -25,6 +25,7 @@ from crnn_utils.datasets import (
     read_folder,
     read_mjsynth,
     shard_paths,
+    label_source,
     split_records,
     unpack_lmdb,
 )
@@ -250,6 +251,7 @@ def test_read_folder_names_as_labels(tmp_path: Path) -> None:
     records = read_folder(tmp_path)
     assert [(Path(r.path).relative_to(tmp_path).as_posix(), r.label) for r in records] == [
         ("Cat.PNG", "Cat"), ("b.png", "b"), ("sub/a.jpg", "a")]
+    assert label_source(tmp_path) == "file names"
 
 
 @pytest.mark.parametrize("stem, label", [
@@ -378,13 +380,14 @@ def test_read_folder_gt_txt_sidecars(tmp_path: Path) -> None:
     stats = PrepareStats()
     assert _rel(read_folder(tmp_path, stats), tmp_path) == [("line1.png", "Hello"), ("sub/line2.png", "World")]
     assert stats.skipped == {NO_LABEL: 1} and stats.examples[NO_LABEL] == ["orphan.png"]
+    assert label_source(tmp_path) == ".gt.txt files"
 
 
 def test_read_folder_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist: give a folder of images or its label file"):
         read_folder(tmp_path / "nope")
     (tmp_path / "readme.txt").write_text("x")
-    with pytest.raises(ValueError, match="has no images: expected files ending in .jpg.*or one of labels.tsv"):
+    with pytest.raises(ValueError, match="has no images: expected files ending in .jpg.*or one of labels.tsv.*or an LMDB"):
         read_folder(tmp_path)
     (tmp_path / "labels.tsv").write_text("path\tlabel\n")
     with pytest.raises(ValueError, match="lists no images"):
@@ -443,6 +446,7 @@ def test_read_folder_lmdb_collection_and_errors(tmp_path: Path, monkeypatch) -> 
     for folder in sorted((tmp_path / "eval").iterdir()):
         records += read_folder(folder)
     assert [r.label for r in read_folder(tmp_path / "eval")] == ["Open", "Exit", "Hotel"] == [r.label for r in records]
+    assert label_source(tmp_path / "eval") == "LMDB IC13, SVT" and label_source(tmp_path / "eval" / "SVT") == "LMDB SVT"
     out = unpack_lmdb(tmp_path / "eval" / "SVT", tmp_path / "svt_files")
     assert sorted(p.name for p in out.iterdir()) == ["000000001.png", "labels.jsonl", "skipped.json"]
     assert [r.label for r in read_folder(out)] == ["Hotel"]  # an ordinary folder now
@@ -483,6 +487,7 @@ def test_read_folder_iiit5k_mat_files(tmp_path: Path) -> None:
                                                                       ("test/1009_2.png", "2011")]
     (tmp_path / "traindata.mat").unlink()
     assert [r.label for r in read_folder(tmp_path)] == ["PRIVATE", "2011"]  # found by its contents
+    assert label_source(tmp_path) == "testdata.mat"
     with pytest.raises(ValueError, match="holds no struct array with an image name and a label field"):
         read_folder(tmp_path / "testCharBound.mat")
 
