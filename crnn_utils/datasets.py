@@ -369,7 +369,7 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
         records = _read_label_file(root, found, stats)
         if not records:
             raise ValueError(f"'{found}' lists no images: expected lines 'relative/path<TAB>label' "
-                             "(or 'path label', 'path, \"label\"', CSV/JSONL with file_name and text columns)")
+                             "(or 'path label', 'path, \"label\"', CSV/JSON/JSONL with file_name and text)")
         return records
     if kind == "sidecars":
         records = []
@@ -435,6 +435,9 @@ def _read_lmdbs(folders: Sequence[Path], stats: PrepareStats | None) -> list[Rec
     for folder in folders:
         out = unpack_lmdb(folder, stats=stats)
         records += _read_label_file(out, out / "labels.jsonl", stats)
+    if not records:
+        raise ValueError(f"no image with its label in the LMDB at {', '.join(map(str, folders))}: expected keys "
+                         "num-samples, image-000000001, label-000000001, ... (counted from 1)")
     return records
 
 

@@ -458,6 +458,14 @@ def test_read_folder_lmdb_collection_and_errors(tmp_path: Path, monkeypatch) -> 
     env.close()
     with pytest.raises(ValueError, match="is an LMDB but not a word dataset: no 'num-samples' key"):
         read_folder(tmp_path / "other")
+    write_lmdb(tmp_path / "zero_based", [(None, None)])
+    env = lmdb.open(str(tmp_path / "zero_based"), map_size=1 << 20)
+    with env.begin(write=True) as txn:  # keys counted from 0: none of image-000000001, label-000000001 is there
+        txn.put(b"image-000000000", _png("Zero"))
+        txn.put(b"label-000000000", b"Zero")
+    env.close()
+    with pytest.raises(ValueError, match="no image with its label in the LMDB .*counted from 1"):
+        read_folder(tmp_path / "zero_based")
 
 
 def _savemat_struct(path: Path, name: str, rows: list[tuple], fields: tuple[str, ...]) -> None:
