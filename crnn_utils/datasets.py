@@ -595,17 +595,18 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
 
 
 def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
-    """'path<TAB>label', 'path, "label"' (ICDAR gt.txt) or 'image.ext label' (path and label may hold spaces)."""
+    """'path<TAB>label', 'path, "label"' (ICDAR gt.txt; or ';'), or 'image.ext label' (path and label may hold spaces)."""
     line = line.rstrip("\r\n")
     if "\t" in line:
         rel, _, label = line.partition("\t")
         return (rel, label), line
-    head, comma, tail = line.partition(",")
-    if comma and Path(head.strip()).suffix.lower() in IMAGE_EXTENSIONS:
-        label = tail.strip()
-        if len(label) >= 2 and label[0] == label[-1] == '"':
-            label = label[1:-1].replace('\\"', '"').replace('\\\\', '\\')
-        return (head.strip(), label), line
+    for sep in (",", ";"):  # ';' where a European spreadsheet wrote the list
+        head, found, tail = line.partition(sep)
+        if found and Path(head.strip()).suffix.lower() in IMAGE_EXTENSIONS:
+            label = tail.strip()
+            if len(label) >= 2 and label[0] == label[-1] == '"':
+                label = label[1:-1].replace('\\"', '"').replace('\\\\', '\\')
+            return (head.strip(), label), line
     # 'image.ext label': the path ends at the first word with an image extension, so 'my photo.jpg Hello' reads too.
     words = line.split(" ")
     end = next((i for i, w in enumerate(words) if Path(w).suffix.lower() in IMAGE_EXTENSIONS), None)
@@ -674,10 +675,15 @@ def _json_row(line: str) -> tuple[tuple[str, str] | None, str]:
 def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
     """CSV rows as (path, label): columns named as in PATH_COLUMNS/LABEL_COLUMNS when there is a header, else 0, 1."""
     import csv
+    import itertools
 
+    # A spreadsheet set to a European locale saves "CSV" with ';' between the fields: the first line says which.
+    lines = iter(f)
+    first = next(lines, "")
+    sep = ";" if first.count(";") > first.count(",") else ","
     cols = (0, 1)
-    for i, fields in enumerate(csv.reader(f)):
-        raw = ",".join(fields)
+    for i, fields in enumerate(csv.reader(itertools.chain([first], lines), delimiter=sep)):
+        raw = sep.join(fields)
         lower = [x.strip().lower() for x in fields]
         if i == 0:
             p = next((lower.index(n) for n in PATH_COLUMNS if n in lower), None)

@@ -300,6 +300,9 @@ def _rel(records: list[Record], root: Path) -> list[tuple[str, str]]:
     ("labels.csv", 'text,file_name\nHello,a.png\n"New York",sub/b.png\nonly-one-field\n'),
     # Hugging Face imagefolder.
     ("metadata.jsonl", '{"file_name": "a.png", "text": "Hello"}\n{"file_name": "sub/b.png", "text": "New York"}\n{oops\n'),
+    # A spreadsheet in a European locale: ';' between the fields, as CSV and as a plain list.
+    ("labels.csv", 'Datei;text\na.png;Hello\nsub/b.png;"New York"\nonly-one-field\n'),
+    ("gt.txt", 'a.png;Hello\nsub/b.png; "New York"\nnot a record\n'),
 ])
 def test_read_folder_other_label_files(tmp_path: Path, name: str, text: str) -> None:
     _images(tmp_path, ["a.png", "sub/b.png"])
