@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,6 +31,8 @@ def main() -> None:
     rows = {}
     for folder in args.folders:
         rows[folder.name] = score_folder(rec, folder, ("greedy", "beam"))
+        for m in rows[folder.name]["misread"]:  # results are committed: no machine paths
+            m["path"] = os.path.relpath(m["path"], folder.resolve())
         g = rows[folder.name]["greedy"]
         print(f"{folder.name}: {g['n']} words, greedy {g['word_acc']:.1%} case-sensitive, {g['word_acc_ci']:.1%} any case, "
               f"CER {g['cer']:.3f}; beam {rows[folder.name]['beam']['word_acc_ci']:.1%} any case; by height "

@@ -189,7 +189,8 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
 
     Unreadable images count as wrong (an empty reading, as a user would get); lines read_folder could not use are
     counted under "skipped" by reason. "greedy_any_case_by_height" gives the first decoder's any-case accuracy per
-    image height, since blur and low resolution hurt small crops most.
+    image height, since blur and low resolution hurt small crops most; "misread" the first 12 words the first decoder
+    got wrong, ignoring case ({"path", "label", "read", "error"}), to look at.
     """
     from .datasets import PrepareStats, read_folder
     from .images import ImageError, image_size
@@ -203,6 +204,8 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
     first = read[decoders[0]]
     out["unreadable"] = sum(res.error is not None for res in first)
     out["skipped"] = dict(stats.skipped)
+    out["misread"] = [{"path": r.path, "label": r.label, "read": res.text, "error": res.error}
+                      for r, res in zip(records, first) if res.text.lower() != r.label.lower()][:12]
     by_height: dict[int, list[int]] = {}
     for i, record in enumerate(records):
         try:

@@ -249,6 +249,10 @@ def test_score_folder_counts_unreadable_as_wrong(recognizer, tmp_path) -> None:
     heights = got["greedy_any_case_by_height"]
     assert {k: v["n"] for k, v in heights.items()} == {"0": 1, "30": 2, "45": 2}
     assert heights["0"]["word_acc_ci"] == 0.0
+    # The words to look at: every wrong one (here fewer than 12), the broken file among them with an empty reading.
+    wrong = [(str(tmp_path / f"{i}.png"), t) for i, t in enumerate(texts) if t.lower() != "hi"]
+    assert [(m["path"], m["read"]) for m in got["misread"]] == wrong + [(str(tmp_path / "bad.png"), "")]
+    assert [m["error"] for m in got["misread"]] == [None] * len(wrong) + ["unreadable_image"]
 
 
 def test_score_folder_reads_an_lmdb_as_its_folder(recognizer, tmp_path, monkeypatch) -> None:
@@ -270,4 +274,6 @@ def test_score_folder_reads_an_lmdb_as_its_folder(recognizer, tmp_path, monkeypa
         txn.put(b"num-samples", b"4")
     env.close()
     packed, plain = score_folder(recognizer, tmp_path / "IC13_857"), score_folder(recognizer, files)
+    words = lambda got: [(m["label"], m["read"]) for m in got.pop("misread")]  # the paths differ, not the words
+    assert words(packed) == words(plain)
     assert packed == plain and packed["greedy"]["n"] == 4
