@@ -74,3 +74,18 @@ def test_degrade_folder_scales_contrast_around_the_mean_and_brightness():
     np.testing.assert_allclose(faded.std(axis=(0, 1)), 0.3 * image.std(axis=(0, 1)), rtol=0.05)
     dim = degrade(image, brightness=0.35).astype(np.float64)
     np.testing.assert_allclose(dim, 0.35 * image, atol=1.0)
+
+
+def test_photographed_page_words_are_cropped_and_labelled(tmp_path):
+    import photographed_page_words as page
+
+    from crnn_utils.datasets import read_folder
+    from crnn_utils.images import load_image
+
+    records = read_folder(page.write(tmp_path / "page"))
+    assert [r.label for r in records] == [w for _, w in page.WORDS] and len(records) == 44
+    # Every box lies inside the photo and holds dark ink on the lighter page.
+    for r, ((x, y, w, h), _) in zip(records, page.WORDS):
+        img = load_image(r.path)
+        assert img.shape == (h + 2 * page.MARGIN, w + 2 * page.MARGIN)
+        assert img.min() < 0.7 * np.median(img)
