@@ -318,7 +318,7 @@ def read_mjsynth(data_dir: str | Path, split: str, stats: PrepareStats | None = 
 
 
 def _stream_mjsynth(path: Path, prefix: str, derived_split: str | None, stats: PrepareStats | None) -> Iterator[Record]:
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with open(path, encoding="utf-8-sig", errors="replace") as f:  # -sig: a Windows editor's byte-order mark
         for line in f:  # one line at a time: flat memory for MJSynth's 7-9 million lines
             parts = line.split()
             # 1. With a single annotation.txt, a hash of the path picks the split (stable across runs and machines).
@@ -350,7 +350,8 @@ def _parse_mjsynth(parts: list[str], prefix: str) -> Record | None:
     first, last = stem.find("_"), stem.rfind("_")
     if first == last:
         return None
-    return Record(prefix + (rel[2:] if rel.startswith("./") else rel), stem[first + 1 : last])
+    path = rel if os.path.isabs(rel) else prefix + (rel[2:] if rel.startswith("./") else rel)  # as written when absolute
+    return Record(path, stem[first + 1 : last])
 
 
 # Label files read_folder looks for at the folder's top, in this order, and the column names it understands.
@@ -400,11 +401,12 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
         raise FileNotFoundError(f"data_dir '{data_dir}' does not exist: give a folder of images or its label file")
     if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
         raise ValueError(f"data_dir '{data_dir}' is an image: give the folder that holds the images, or their label file")
-    if path.name == LMDB_FILE and path.is_file():
+    if path.name in (LMDB_FILE, "lock.mdb") and path.is_file():
         path = path.parent
     root = path if path.is_dir() else path.parent
-    # 0. A text-recognition LMDB (the benchmarks' usual packing) is unpacked once into files, then read like a folder.
-    if (root / LMDB_FILE).is_file():
+    # 0. A text-recognition LMDB (the benchmarks' usual packing) is unpacked once into files, then read like a folder;
+    #    a label file given as data_dir is read instead.
+    if path.is_dir() and (root / LMDB_FILE).is_file():
         return "lmdb", root, [root]
     # 1. A label file wins: the one given, one of LABEL_FILES, or the one text file at the top that lists images.
     label_file = find_label_file(path)
@@ -419,6 +421,12 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     # 2. Ground-truth sidecars as tesstrain and OCRopus keep them: word.png next to word.gt.txt.
     if any(p.with_name(p.stem + ".gt.txt").is_file() for p in files):
         return "sidecars", root, files
+    # 3. Label files one level down (a Hugging Face imagefolder's train/metadata.jsonl, test/...): one split at a time,
+    #    never the file names of images that have labels elsewhere.
+    nested = sorted(d / n for d in root.iterdir() if d.is_dir() for n in LABEL_FILES if (d / n).is_file())
+    if nested:
+        raise ValueError(f"'{data_dir}' has no label file at its top, but {', '.join(str(p.relative_to(root)) for p in nested)}"
+                         f" below it: give one of those folders as data_dir, e.g. '{nested[0].parent}'")
     return "names", root, files
 
 
@@ -455,9 +463,15 @@ def unpack_lmdb(lmdb_dir: str | Path, out_dir: str | Path | None = None, stats: 
     if out_dir is None:
         st = (src / LMDB_FILE).stat()
         key = zlib.crc32(f"{src}|{st.st_size}|{st.st_mtime_ns}".encode())
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "crnn_notebooks" / "lmdb"
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        cache = (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "crnn_notebooks" / "lmdb"
         out_dir = cache / f"{src.name}-{key:08x}"
     out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OSError(f"cannot unpack the LMDB at '{src}' into '{out}' ({e.strerror}): set XDG_CACHE_HOME to a writable "
+                      "folder, or call crnn_utils.datasets.unpack_lmdb(lmdb_dir, out_dir) and read out_dir") from None
     done, skips_file = out / "labels.jsonl", out / "skipped.json"
     if not done.is_file():
         # 2. Every label-i with its image-i. A label without an image is counted; an image that does not decode is
@@ -470,7 +484,6 @@ def unpack_lmdb(lmdb_dir: str | Path, out_dir: str | Path | None = None, stats: 
                 except (TypeError, ValueError):
                     raise ValueError(f"'{src}' is an LMDB but not a word dataset: no 'num-samples' key "
                                      "(expected num-samples, image-000000001, label-000000001, ...)") from None
-                out.mkdir(parents=True, exist_ok=True)
                 rows, skipped = [], []
                 for i in tqdm(range(1, n + 1), desc=f"unpack {src.name}", unit="img", disable=not progress,
                               mininterval=2.0):
@@ -579,9 +592,9 @@ def _under(root: Path, rel: str) -> Path:
 def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list[Record]:
     records = []
     for i, (row, raw) in enumerate(_file_rows(path)):
-        # A first line that names neither a file nor an image is a header.
-        if i == 0 and (row is None or not (root / row[0]).is_file()
-                       and Path(row[0]).suffix.lower() not in IMAGE_EXTENSIONS):
+        # A first line that names neither a file nor an image is a header (JSON, JSONL and .mat have none).
+        if i == 0 and path.suffix.lower() not in (".json", ".jsonl", ".mat") and (
+                row is None or not (root / row[0]).is_file() and Path(row[0]).suffix.lower() not in IMAGE_EXTENSIONS):
             continue
         # A line that cannot be split into path and label is counted, not fatal; a listed but absent file is
         # left to prepare_split, which counts it as missing_file.
@@ -599,19 +612,24 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
     line = line.rstrip("\r\n")
     if "\t" in line:
         rel, _, label = line.partition("\t")
-        return (rel, label), line
+        return (rel, _unquote(label)), line
     for sep in (",", ";"):  # ';' where a European spreadsheet wrote the list
         head, found, tail = line.partition(sep)
         if found and Path(head.strip()).suffix.lower() in IMAGE_EXTENSIONS:
-            label = tail.strip()
-            if len(label) >= 2 and label[0] == label[-1] == '"':
-                label = label[1:-1].replace('\\"', '"').replace('\\\\', '\\')
-            return (head.strip(), label), line
+            return (head.strip(), _unquote(tail)), line
     # 'image.ext label': the path ends at the first word with an image extension, so 'my photo.jpg Hello' reads too.
     words = line.split(" ")
     end = next((i for i, w in enumerate(words) if Path(w).suffix.lower() in IMAGE_EXTENSIONS), None)
     label = " ".join(words[end + 1:]).strip() if end is not None else ""
     return ((" ".join(words[:end + 1]).strip(), label) if label else None), line
+
+
+def _unquote(label: str) -> str:
+    """ICDAR's '"Tiredness"' -> 'Tiredness' (with its escapes \\" and \\\\); a label without both quotes as it is."""
+    text = label.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1].replace('\\"', '"').replace('\\\\', '\\')
+    return label
 
 
 def _mat_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
@@ -682,7 +700,8 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
     first = next(lines, "")
     sep = ";" if first.count(";") > first.count(",") else ","
     cols = (0, 1)
-    for i, fields in enumerate(csv.reader(itertools.chain([first], lines), delimiter=sep)):
+    # skipinitialspace: 'word_1.png, "Hello, World"' (ICDAR's gt.txt saved as .csv) keeps its quoted comma.
+    for i, fields in enumerate(csv.reader(itertools.chain([first], lines), delimiter=sep, skipinitialspace=True)):
         raw = sep.join(fields)
         lower = [x.strip().lower() for x in fields]
         if i == 0:

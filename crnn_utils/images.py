@@ -74,9 +74,24 @@ def _header(path: PathLike) -> tuple[tuple[int, int], int] | None:
 
 
 def _jpeg_truncated(data: bytes | np.ndarray) -> bool:
-    """True for JPEG bytes that stop before the end-of-image marker FF D9 (trailing zero padding allowed)."""
+    """True for JPEG bytes whose image data stops before its end-of-image marker FF D9 (bytes after it are allowed)."""
     data = bytes(data)
-    return data[:3] == b"\xff\xd8\xff" and not data.rstrip(b"\0").endswith(b"\xff\xd9")
+    if data[:3] != b"\xff\xd8\xff":
+        return False
+    # Walk the header segments (APPn, tables: a marker and a 2-byte length each) to the first start of scan; an EXIF
+    # thumbnail's own FF D9 lies inside APP1 and is skipped. Entropy-coded data never holds FF D9, so the image is
+    # complete when FF D9 follows the scan, whatever comes after it (a phone's motion-photo video, padding).
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xDA:
+            return data.find(b"\xff\xd9", pos) < 0
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    # No scan found by the walk (a cut header, or bytes it does not understand): the end marker must end the file.
+    return not data.rstrip(b"\0").endswith(b"\xff\xd9")
 
 
 def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -98,8 +113,11 @@ def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         raise ImageError(UNREADABLE, path)
-    if img.dtype != np.uint8:  # 16-bit PNG/TIFF
-        img = (img.astype(np.float32) / np.iinfo(img.dtype).max * 255).round().astype(np.uint8)
+    if img.dtype.kind == "f":  # a float TIFF: 0..1 when it fits there, else taken as 0..255
+        img = np.nan_to_num(img.astype(np.float32))
+        img = np.clip(img * 255 if img.max() <= 1.0 else img, 0, 255).round().astype(np.uint8)
+    elif img.dtype != np.uint8:  # 16-bit PNG/TIFF
+        img = (np.clip(img.astype(np.float32), 0, None) / np.iinfo(img.dtype).max * 255).round().astype(np.uint8)
     # 4. Upright as a viewer shows it: IMREAD_UNCHANGED ignores the EXIF orientation a phone photo carries.
     if header is not None and header[1] in _EXIF_UPRIGHT:
         img = np.ascontiguousarray(_EXIF_UPRIGHT[header[1]](img))

@@ -190,6 +190,18 @@ def test_official_splits_are_read_separately(mjsynth: Path) -> None:
         read_mjsynth(mjsynth, "training")
 
 
+def test_mjsynth_annotation_with_a_byte_order_mark_and_absolute_paths(tmp_path: Path) -> None:
+    # Edited on Windows (a UTF-8 byte-order mark, CRLF), with one line an absolute path: both still name their files.
+    for rel in ("1/1/1_Hello_3.jpg", "2/1/2_World_4.jpg"):
+        write_jpeg(tmp_path / rel, rel)
+    lines = ["./1/1/1_Hello_3.jpg 3", f"{tmp_path / '2/1/2_World_4.jpg'} 4"]
+    for split in ("train", "val", "test"):
+        (tmp_path / f"annotation_{split}.txt").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    (tmp_path / "lexicon.txt").write_text("hello\nworld\n")
+    records = list(read_mjsynth(tmp_path, "train"))
+    assert [r.label for r in records] == ["Hello", "World"] and all(Path(r.path).is_file() for r in records)
+
+
 def test_single_annotation_file_is_split_by_hash(tmp_path: Path) -> None:
     lines = [f"./{i % 7}/{i % 3}/{i}_word{i}_{i}.jpg {i}" for i in range(4000)] + ["", "junk", "./1/1/x.jpg 1"]
     (tmp_path / "annotation.txt").write_text("\n".join(lines) + "\n")
@@ -231,9 +243,16 @@ def test_load_image_reasons(tmp_path: Path) -> None:
     (tmp_path / "cut.jpg").write_bytes(data[:-2])  # only the end marker missing
     (tmp_path / "huge.png").write_bytes(png_header_only(20_000, 20_000))  # Pillow refuses it already at open
     (tmp_path / "png.jpg").write_bytes(cv2.imencode(".png", word_image("png"))[1].tobytes())  # misnamed, fine
+    # Bytes after the end marker (a phone's motion-photo video) are not a cut image; a cut mid-scan is.
+    (tmp_path / "trailer.jpg").write_bytes(data + b"ftypmp42" + bytes(range(256)) * 40)
+    (tmp_path / "midscan.jpg").write_bytes(data[: len(data) // 2])
+    (tmp_path / "float.tif").write_bytes(cv2.imencode(".tiff", word_image("f").astype(np.float32) / 255)[1].tobytes())
     assert load_image(tmp_path / "padded.jpg").shape == load_image(tmp_path / "ok.jpg").shape
     assert load_image(tmp_path / "png.jpg").ndim == 2
-    for name, reason in [("cut.jpg", "truncated_image"), ("huge.png", "too_large"), ("gone.jpg", "missing_file")]:
+    np.testing.assert_array_equal(load_image(tmp_path / "trailer.jpg"), load_image(tmp_path / "ok.jpg"))
+    np.testing.assert_allclose(load_image(tmp_path / "float.tif"), word_image("f"), atol=1)  # 0..1 floats, scaled
+    for name, reason in [("cut.jpg", "truncated_image"), ("midscan.jpg", "truncated_image"), ("huge.png", "too_large"),
+                         ("gone.jpg", "missing_file")]:
         with pytest.raises(ImageError) as err:
             load_image(tmp_path / name)
         assert err.value.reason == reason
@@ -527,6 +546,47 @@ def test_read_folder_json_label_files(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="is not valid JSON"):
         read_folder(tmp_path / "bad.json")
+
+
+def test_read_folder_quoted_labels_in_every_layout(tmp_path: Path) -> None:
+    # ICDAR's quoted labels, tab-separated or saved as .csv with a comma inside the quotes.
+    _images(tmp_path, ["word_1.png", "word_2.png"])
+    (tmp_path / "gt.txt").write_text('word_1.png\t"Tiredness"\nword_2.png\t"Hello, \\"you\\""\n')
+    assert [r.label for r in read_folder(tmp_path)] == ["Tiredness", 'Hello, "you"']
+    (tmp_path / "gt.txt").unlink()
+    (tmp_path / "labels.csv").write_text('word_1.png, "Hello, World"\nword_2.png, "Hi"\n')
+    assert [r.label for r in read_folder(tmp_path)] == ["Hello, World", "Hi"]
+
+
+def test_read_folder_label_file_given_wins_and_nested_label_files(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    write_lmdb(tmp_path / "both", [(_png("FromLMDB"), "FromLMDB")])
+    _images(tmp_path / "both", ["a.png"])
+    (tmp_path / "both" / "labels.tsv").write_text("a.png\tFromTSV\n")
+    assert [r.label for r in read_folder(tmp_path / "both" / "labels.tsv")] == ["FromTSV"]
+    assert [r.label for r in read_folder(tmp_path / "both")] == ["FromLMDB"]
+    # A Hugging Face imagefolder with one metadata.jsonl per split: never the file names ("0001") as labels.
+    for split in ("train", "test"):
+        _images(tmp_path / "hf" / split, ["0001.png"])
+        (tmp_path / "hf" / split / "metadata.jsonl").write_text('{"file_name": "0001.png", "text": "Hello"}\n')
+    with pytest.raises(ValueError, match="no label file at its top, but test/metadata.jsonl, train/metadata.jsonl below"):
+        read_folder(tmp_path / "hf")
+    assert [r.label for r in read_folder(tmp_path / "hf" / "train")] == ["Hello"]
+    # A JSONL's first line is data, never a header: a bad one is counted like any other.
+    (tmp_path / "hf" / "train" / "metadata.jsonl").write_text('{"file_name": "0001.png", "text": 5}\n')
+    stats = PrepareStats()
+    with pytest.raises(ValueError, match="lists no images"):
+        read_folder(tmp_path / "hf" / "train", stats)
+    assert stats.skipped == {MALFORMED: 1}
+
+
+def test_unpack_lmdb_into_an_unwritable_cache_says_what_to_do(tmp_path: Path, monkeypatch) -> None:
+    write_lmdb(tmp_path / "SVT", [(_png("Hotel"), "Hotel")])
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(OSError, match="cannot unpack the LMDB .*set XDG_CACHE_HOME to a writable folder, or call "
+                                      "crnn_utils.datasets.unpack_lmdb"):
+        read_folder(tmp_path / "SVT")
 
 
 def test_split_records_is_seeded_partition() -> None:
