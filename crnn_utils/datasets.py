@@ -37,6 +37,7 @@ class PrepareStats:
     examples: dict = field(default_factory=dict)
     lengths: Counter = field(default_factory=Counter)  # label length -> count, over used inputs
     chars: Counter = field(default_factory=Counter)    # character -> count, over used inputs
+    source: str = ""  # where read_folder took the labels from: a label file's name, "LMDB ...", ".gt.txt files", "file names"
 
     @property
     def seen(self) -> int:
@@ -364,6 +365,8 @@ NO_LABEL = "no_label_file"  # sidecar mode: an image without its name.gt.txt
 def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list[Record]:
     """Records of a labelled folder (or label file): an LMDB, a label file, else name.gt.txt sidecars, else file names."""
     kind, root, found = _folder_plan(data_dir)
+    if stats is not None:
+        stats.source = _describe(kind, root, found)
     if kind == "lmdb":
         return _read_lmdbs(found, stats)
     if kind == "label_file":
@@ -386,9 +389,8 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
     return [Record(str(p), label_from_file_name(p.stem)) for p in found]
 
 
-def label_source(data_dir: str | Path) -> str:
-    """Where read_folder takes data_dir's labels from, in words: a label file's name, LMDBs, .gt.txt files, file names."""
-    kind, root, found = _folder_plan(data_dir)
+def _describe(kind: str, root: Path, found: list[Path] | Path) -> str:
+    """A plan of _folder_plan in words, for PrepareStats.source."""
     if kind == "lmdb":
         return "LMDB " + ", ".join(str(p.relative_to(root)) if p != root else p.name for p in found)
     return {"label_file": lambda: found.name, "sidecars": lambda: ".gt.txt files", "names": lambda: "file names"}[kind]()

@@ -25,7 +25,6 @@ from crnn_utils.datasets import (
     read_folder,
     read_mjsynth,
     shard_paths,
-    label_source,
     split_records,
     unpack_lmdb,
 )
@@ -267,10 +266,11 @@ def _images(root: Path, names: list[str]) -> None:
 def test_read_folder_names_as_labels(tmp_path: Path) -> None:
     _images(tmp_path, ["b.png", "sub/a.jpg", "Cat.PNG"])
     (tmp_path / "notes.txt").write_text("not an image")
-    records = read_folder(tmp_path)
+    stats = PrepareStats()
+    records = read_folder(tmp_path, stats)
     assert [(Path(r.path).relative_to(tmp_path).as_posix(), r.label) for r in records] == [
         ("Cat.PNG", "Cat"), ("b.png", "b"), ("sub/a.jpg", "a")]
-    assert label_source(tmp_path) == "file names"
+    assert stats.source == "file names"
 
 
 @pytest.mark.parametrize("stem, label", [
@@ -402,7 +402,7 @@ def test_read_folder_gt_txt_sidecars(tmp_path: Path) -> None:
     stats = PrepareStats()
     assert _rel(read_folder(tmp_path, stats), tmp_path) == [("line1.png", "Hello"), ("sub/line2.png", "World")]
     assert stats.skipped == {NO_LABEL: 1} and stats.examples[NO_LABEL] == ["orphan.png"]
-    assert label_source(tmp_path) == ".gt.txt files"
+    assert stats.source == ".gt.txt files"
 
 
 def test_read_folder_errors(tmp_path: Path) -> None:
@@ -468,7 +468,9 @@ def test_read_folder_lmdb_collection_and_errors(tmp_path: Path, monkeypatch) -> 
     for folder in sorted((tmp_path / "eval").iterdir()):
         records += read_folder(folder)
     assert [r.label for r in read_folder(tmp_path / "eval")] == ["Open", "Exit", "Hotel"] == [r.label for r in records]
-    assert label_source(tmp_path / "eval") == "LMDB IC13, SVT" and label_source(tmp_path / "eval" / "SVT") == "LMDB SVT"
+    sources = [PrepareStats(), PrepareStats()]
+    read_folder(tmp_path / "eval", sources[0]), read_folder(tmp_path / "eval" / "SVT", sources[1])
+    assert [st.source for st in sources] == ["LMDB IC13, SVT", "LMDB SVT"]
     out = unpack_lmdb(tmp_path / "eval" / "SVT", tmp_path / "svt_files")
     assert sorted(p.name for p in out.iterdir()) == ["000000001.png", "labels.jsonl", "skipped.json"]
     assert [r.label for r in read_folder(out)] == ["Hotel"]  # an ordinary folder now
@@ -516,8 +518,9 @@ def test_read_folder_iiit5k_mat_files(tmp_path: Path) -> None:
     assert _rel(read_folder(tmp_path / "testdata.mat"), tmp_path) == [("test/1002_1.png", "PRIVATE"),
                                                                       ("test/1009_2.png", "2011")]
     (tmp_path / "traindata.mat").unlink()
-    assert [r.label for r in read_folder(tmp_path)] == ["PRIVATE", "2011"]  # found by its contents
-    assert label_source(tmp_path) == "testdata.mat"
+    stats = PrepareStats()
+    assert [r.label for r in read_folder(tmp_path, stats)] == ["PRIVATE", "2011"]  # found by its contents
+    assert stats.source == "testdata.mat"
     with pytest.raises(ValueError, match="holds no struct array with an image name and a label field"):
         read_folder(tmp_path / "testCharBound.mat")
 
