@@ -212,14 +212,25 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+TF_DECODES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif")  # what tf.io.decode_image reads
+
+
 def make_file_dataset(records, charset, batch_size: int, max_label_len: int, width: int = 128,
                       shuffle: bool = False, augment: bool = False, repeat: bool = False, seed: int = 0,
                       max_stretch: float = MAX_STRETCH):
-    """tf.data straight from image files (no shards): read, decode, preprocess_tf, (augment), batch -> (images, labels)."""
+    """tf.data straight from JPEG/PNG/BMP/GIF files (no shards): read, decode_tf, preprocess_tf, (augment), batch.
+
+    TensorFlow's decoders keep pixels as stored: no EXIF turn, no GIF transparency. Phone photos and other formats
+    belong in prepare_split, which reads every file through load_image and counts what it cannot use.
+    """
     import tensorflow as tf
 
     from .images import decode_tf, preprocess_tf
 
+    other = sorted({Path(r.path).suffix.lower() for r in records} - set(TF_DECODES))
+    if other:
+        raise ValueError(f"make_file_dataset decodes {', '.join(TF_DECODES)} files only, not {', '.join(other)}: "
+                         "write shards with prepare_split and use make_dataset")
     # Labels that cannot be trained on are dropped here; prepare_split is where they are counted by reason.
     usable = [r for r in records if charset.skip_reason(r.label, width // 4 - 1) is None]
     if not usable:

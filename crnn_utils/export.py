@@ -180,7 +180,8 @@ def export_all(act_model: keras.Model, out_dir: str | os.PathLike, charset: Char
         _, height, width, _ = act_model.input_shape
         paths["preprocessing"] = out_dir / PREPROCESSING_FILE
         paths["preprocessing"].write_text(json.dumps({
-            "input": [int(height), int(width), 1], "gray": "0.299 R + 0.587 G + 0.114 B, alpha over white",
+            "input": [int(height), int(width), 1],
+            "gray": "0.299 R + 0.587 G + 0.114 B, alpha over white (over black if white leaves the image flat)",
             "resize": f"to height {height} (area when shrinking, bilinear when enlarging), then the width times up to "
                       f"{max_stretch} but at most {width} px", "max_stretch": float(max_stretch),
             "pad": "on the right, with the median of the resized image's border pixels", "scale": "pixels / 255",

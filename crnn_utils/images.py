@@ -12,7 +12,9 @@ IMG_HEIGHT = 32
 IMG_WIDTH = 128
 MAX_STRETCH = 2.0  # short words are widened up to 2x, so thin letters (l, i, t) get CTC steps of their own
 MAX_PIXELS = 50_000_000  # refuse larger images before decoding them (decompression bombs)
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+# Every extension OpenCV decodes here, the aliases a browser's "Save image as" writes (.jfif, .jpe) included.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif",
+                    ".pbm", ".pgm", ".ppm", ".pnm")
 _GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as OpenCV and TF use
 
 PathLike = Union[str, os.PathLike]
@@ -32,6 +34,7 @@ EMPTY_FILE = "empty_file"
 UNREADABLE = "unreadable_image"
 TOO_LARGE = "too_large"
 TRUNCATED = "truncated_image"
+NOT_PERMITTED = "permission_denied"
 
 
 def image_size(path: PathLike) -> tuple[int, int] | None:
@@ -65,6 +68,8 @@ def _header(path: PathLike) -> tuple[tuple[int, int], int] | None:
             try:
                 orientation = int(im.getexif().get(0x0112, 1))
             except Exception:  # a damaged EXIF block: treat the image as upright
+                orientation = 1
+            if im.format == "TIFF":  # libtiff (in Pillow and in OpenCV) already turns a TIFF upright as it reads it
                 orientation = 1
             return im.size, orientation
     except Image.DecompressionBombError as e:  # Pillow refuses > 2 * its own limit already at open
@@ -102,17 +107,24 @@ def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageError(MISSING_FILE, path)
     if p.stat().st_size == 0:
         raise ImageError(EMPTY_FILE, path)
+    try:
+        data = np.fromfile(str(p), np.uint8)
+    except PermissionError as e:
+        raise ImageError(NOT_PERMITTED, path, e.strerror or "") from None
+    except OSError as e:  # a directory entry that cannot be read (an I/O error, a dead network mount)
+        raise ImageError(UNREADABLE, path, str(e)) from None
     header = _header(p)
     if header is not None and header[0][0] * header[0][1] > max_pixels:
         raise ImageError(TOO_LARGE, path, f"{header[0][0]}x{header[0][1]} > {max_pixels} pixels")
     # 2. OpenCV decodes a truncated JPEG without error (grey bottom rows): check for the end marker first.
-    data = np.fromfile(str(p), np.uint8)
     if _jpeg_truncated(data):
         raise ImageError(TRUNCATED, path)
     # 3. Decode with OpenCV (keeps alpha so it can be composited over white).
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         raise ImageError(UNREADABLE, path)
+    if img.ndim == 2 and bytes(data[:4]) in (b"II*\0", b"MM\0*"):  # OpenCV drops a grey TIFF's alpha: Pillow keeps it
+        img = _tiff_grey_alpha(p, img)
     if img.dtype.kind == "f":  # a float TIFF: 0..1 when it fits there, else taken as 0..255
         img = np.nan_to_num(img.astype(np.float32))
         img = np.clip(img * 255 if img.max() <= 1.0 else img, 0, 255).round().astype(np.uint8)
@@ -128,8 +140,26 @@ def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     return img
 
 
+def _tiff_grey_alpha(path: Path, img: np.ndarray) -> np.ndarray:
+    """A grey+alpha TIFF as BGRA through Pillow (OpenCV returns only its grey channel); other TIFFs unchanged."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            if im.mode not in ("LA", "La"):
+                return img
+            return cv2.cvtColor(np.asarray(im.convert("RGBA")), cv2.COLOR_RGBA2BGRA)
+    except Exception:
+        return img
+
+
+# Alpha range above which an image's transparency carries its drawing, and grey range (0..255) below which an image
+# composited over white shows nothing: white text on a transparent background is then put on black instead.
+_ALPHA_DRAWS, _FLAT = 0.5, 8.0
+
+
 def to_gray(image: np.ndarray) -> np.ndarray:
-    """Grayscale float32 (H, W) in 0..255 from gray, RGB or RGBA (alpha composited over white)."""
+    """Grayscale float32 (H, W) in 0..255 from gray, RGB or RGBA (alpha over white; over black if white hides the text)."""
     img = np.asarray(image)
     if img.dtype.kind == "u" and img.dtype != np.uint8:  # 16-bit arrays: scale to 0..255 as load_image does
         img = img.astype(np.float32) * np.float32(255.0 / np.iinfo(img.dtype).max)
@@ -137,11 +167,14 @@ def to_gray(image: np.ndarray) -> np.ndarray:
         img = img[..., 0]
     if img.ndim == 2:
         return img.astype(np.float32)
-    rgb = img[..., :3].astype(np.float32)
-    if img.shape[2] == 4:
-        alpha = img[..., 3:4].astype(np.float32) / 255.0
-        rgb = rgb * alpha + 255.0 * (1.0 - alpha)
-    return rgb @ _GRAY_WEIGHTS
+    gray = img[..., 0].astype(np.float32) if img.shape[2] == 2 else img[..., :3].astype(np.float32) @ _GRAY_WEIGHTS
+    if img.shape[2] in (2, 4):  # grey+alpha or RGBA
+        alpha = img[..., -1].astype(np.float32) / 255.0
+        over_white = gray * alpha + 255.0 * (1.0 - alpha)
+        if np.ptp(over_white) < _FLAT and np.ptp(alpha) > _ALPHA_DRAWS:
+            return gray * alpha
+        return over_white
+    return gray
 
 
 def fit_size(h: int, w: int, height: int = IMG_HEIGHT, width: int = IMG_WIDTH,
@@ -187,13 +220,17 @@ def preprocess_tf(image, height: int = IMG_HEIGHT, width: int = IMG_WIDTH, max_s
     """The same preprocessing as `preprocess`, in TensorFlow ops for tf.data (uint8 (H, W, C) tensor in)."""
     import tensorflow as tf
 
-    # 1. Grayscale in float, alpha composited over white.
+    # 1. Grayscale in float, alpha composited over white (over black when white would hide the text), as to_gray.
     img = tf.cast(image, tf.float32)
     channels = tf.shape(img)[-1]
     rgb = tf.cond(channels >= 3, lambda: img[..., :3], lambda: tf.repeat(img[..., :1], 3, axis=-1))
-    alpha = tf.cond(channels == 4, lambda: img[..., 3:4] / 255.0, lambda: tf.ones_like(img[..., :1]))
-    rgb = rgb * alpha + 255.0 * (1.0 - alpha)
+    has_alpha = tf.logical_or(channels == 4, channels == 2)
+    alpha = tf.cond(has_alpha, lambda: img[..., -1:] / 255.0, lambda: tf.ones_like(img[..., :1]))
     gray = tf.tensordot(rgb, tf.constant(_GRAY_WEIGHTS), axes=[[2], [0]])[..., None]
+    over_white = gray * alpha + 255.0 * (1.0 - alpha)
+    ptp = lambda x: tf.reduce_max(x) - tf.reduce_min(x)
+    hidden = tf.logical_and(ptp(over_white) < _FLAT, ptp(alpha) > _ALPHA_DRAWS)
+    gray = tf.where(hidden, gray * alpha, over_white)
     # 2. Resize as fit_size does (area when shrinking, bilinear when enlarging, as OpenCV does).
     h, w = tf.shape(gray)[0], tf.shape(gray)[1]
     natural = tf.cast(w, tf.float32) * height / tf.cast(h, tf.float32)

@@ -600,3 +600,39 @@ def test_split_records_is_seeded_partition() -> None:
     assert sorted(a["train"] + a["val"] + a["test"], key=records.index) == records
     with pytest.raises(ValueError, match="cannot take 60 val \\+ 50 test records out of 100"):
         split_records(records, 60, 50, seed=0)
+
+
+def test_read_folder_takes_every_extension_opencv_decodes(tmp_path: Path) -> None:
+    # A browser's "Save image as" writes .jfif; scanners and scripts write .pgm/.ppm. Skipping them said nothing.
+    for name, ext in [("Hello.png", ".png"), ("World.jfif", ".jpg"), ("Sale.jpe", ".jpg"), ("Open.pgm", ".pgm"),
+                      ("Shop.ppm", ".ppm")]:
+        img = word_image(Path(name).stem)
+        ok, data = cv2.imencode(ext, img if ext != ".ppm" else cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))
+        assert ok
+        (tmp_path / name).write_bytes(data.tobytes())
+    records = read_folder(tmp_path)
+    assert sorted(r.label for r in records) == ["Hello", "Open", "Sale", "Shop", "World"]
+    stats = prepare_split(records, Charset.seed(), tmp_path / "out", "train", progress=False)
+    assert stats.used == 5 and not stats.skipped
+
+
+def test_prepare_split_counts_a_file_it_may_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _images(tmp_path, ["Hello.png", "World.png"])
+    real = np.fromfile
+
+    def fromfile(path, *args, **kwargs):
+        if str(path).endswith("World.png"):
+            raise PermissionError(13, "Permission denied")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(np, "fromfile", fromfile)
+    stats = prepare_split(read_folder(tmp_path), Charset.seed(), tmp_path / "out", "train", progress=False)
+    assert stats.skipped == {"permission_denied": 1}
+
+
+def test_make_file_dataset_refuses_formats_tensorflow_cannot_decode(tmp_path: Path) -> None:
+    from crnn_utils.datasets import make_file_dataset
+
+    _images(tmp_path, ["a.png", "b.tif"])
+    with pytest.raises(ValueError, match=r"not \.tif.*prepare_split"):
+        make_file_dataset(read_folder(tmp_path), Charset.seed(), 2, 4)

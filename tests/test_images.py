@@ -11,6 +11,7 @@ from crnn_utils.images import (
     IMG_WIDTH,
     MAX_STRETCH,
     MISSING_FILE,
+    NOT_PERMITTED,
     TOO_LARGE,
     TRUNCATED,
     UNREADABLE,
@@ -21,6 +22,7 @@ from crnn_utils.images import (
     preprocess,
     preprocess_tf,
     decode_tf,
+    to_gray,
 )
 
 
@@ -352,6 +354,86 @@ def test_load_image_turns_exif_orientation_upright(tmp_path, orientation):
     assert got.shape == expected.shape
     assert np.array_equal(got, expected)
     assert image_size(path) == (expected.shape[1], expected.shape[0])
+
+
+@pytest.mark.parametrize("orientation, stored_from_upright", [
+    (3, lambda a: a[::-1, ::-1]), (6, lambda a: np.rot90(a, 1)), (8, lambda a: np.rot90(a, -1))])
+def test_load_image_tiff_orientation_turned_once(tmp_path, orientation, stored_from_upright):
+    # libtiff (inside OpenCV and Pillow) already shows a TIFF upright by its Orientation tag; turning it again by the
+    # tag, as for a JPEG, put scanned words on their side.
+    from PIL import Image
+
+    upright = np.full((24, 80, 3), 255, np.uint8)
+    upright[:, :40] = 0  # left half black, as the user sees it
+    path = tmp_path / "scan.tif"
+    Image.fromarray(np.ascontiguousarray(stored_from_upright(upright))).save(path, tiffinfo={0x0112: orientation})
+    np.testing.assert_array_equal(load_image(path), upright)
+    assert image_size(path) == (80, 24)
+
+
+def word_alpha(h=24, w=70):
+    """An alpha mask (uint8) with a word drawn in it."""
+    img = np.zeros((h, w), np.uint8)
+    cv2.putText(img, "Hello", (3, h - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 2)
+    return img
+
+
+def test_white_text_on_transparent_is_put_on_black():
+    # Overlay renderers draw light text whose shape is only in the alpha channel: over white nothing would be left.
+    alpha = word_alpha()
+    white = np.dstack([np.full(alpha.shape + (3,), 255, np.uint8), alpha])
+    gray = to_gray(white)
+    assert gray.max() - gray.min() > 200
+    np.testing.assert_allclose(gray, alpha.astype(np.float32), atol=1e-3)  # white letters on black
+    # Dark text on transparent, and a photo with a transparent corner, still go over white.
+    dark = np.dstack([np.zeros(alpha.shape + (3,), np.uint8), alpha])
+    np.testing.assert_allclose(to_gray(dark), 255.0 - alpha, atol=1e-3)
+    photo = np.dstack([np.full(alpha.shape + (3,), 230, np.uint8), np.full(alpha.shape, 255, np.uint8)])
+    photo[..., 0][alpha > 0] = 20
+    photo[:4, :4, 3] = 0
+    assert to_gray(photo)[:4, :4].min() > 254
+
+
+def test_grey_alpha_array_and_tf_parity(tf):
+    alpha = word_alpha()
+    for img in (np.dstack([np.zeros_like(alpha), alpha]), np.dstack([np.full_like(alpha, 255), alpha]),
+                np.dstack([np.full(alpha.shape + (3,), 255, np.uint8), alpha])):
+        a = preprocess(img)
+        assert a.max() - a.min() > 0.7  # the word is visible
+        assert np.abs(a - preprocess_tf(tf.constant(img)).numpy()).max() < 1e-5
+
+
+def test_load_image_grey_alpha_tiff_keeps_alpha(tmp_path):
+    # OpenCV returns only the grey channel of a grey+alpha TIFF: black text on black, nothing to read.
+    from PIL import Image
+
+    alpha = word_alpha()
+    Image.fromarray(np.dstack([np.zeros_like(alpha), alpha]), "LA").save(tmp_path / "w.tif")
+    Image.fromarray(np.dstack([np.zeros_like(alpha), alpha]), "LA").save(tmp_path / "w.png")
+    tif, png = preprocess(load_image(tmp_path / "w.tif")), preprocess(load_image(tmp_path / "w.png"))
+    assert tif.max() - tif.min() > 0.7
+    np.testing.assert_allclose(tif, png, atol=1e-5)
+
+
+def test_load_image_permission_denied_is_an_image_error(tmp_path, monkeypatch):
+    # Root reads mode-000 files anyway, so the refusal is simulated where load_image reads the bytes.
+    path = tmp_path / "locked.png"
+    path.write_bytes(encode(np.zeros((8, 8), np.uint8), ".png"))
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(np, "fromfile", refuse)
+    with pytest.raises(ImageError) as e:
+        load_image(path)
+    assert e.value.reason == NOT_PERMITTED
+
+
+@pytest.mark.parametrize("name, ext", [("w.jfif", ".jpg"), ("w.jpe", ".jpg"), ("w.pgm", ".pgm"), ("w.ppm", ".ppm")])
+def test_load_image_other_extensions(tmp_path, name, ext):
+    img = blurred(np.random.default_rng(5), 20, 30, 3 if ext == ".ppm" else 1)
+    (tmp_path / name).write_bytes(encode(img, ext))
+    assert load_image(tmp_path / name).shape[:2] == (20, 30)
 
 
 def test_load_image_upright_jpeg_from_a_phone(tmp_path):
