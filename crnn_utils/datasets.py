@@ -602,8 +602,11 @@ def _under(root: Path, rel: str) -> Path:
     return root / rel
 
 
+DUPLICATE = "duplicate_entry"  # a label file listing an image it already listed (the first line counts)
+
+
 def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list[Record]:
-    records = []
+    records, listed = [], set()
     for i, (row, raw) in enumerate(_file_rows(path)):
         # A first line that names neither a file nor an image is a header (JSON, JSONL and .mat have none).
         if i == 0 and path.suffix.lower() not in (".json", ".jsonl", ".mat") and (
@@ -615,8 +618,16 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
             if stats is not None:
                 stats.skip(MALFORMED, raw.strip()[:80] or "<blank line>")
             continue
+        # The same image twice ("a.png" and "./a.png" too) would count twice in a score and train twice: keep the first.
+        image = _under(root, row[0])
+        key = os.path.normpath(image)
+        if key in listed:
+            if stats is not None:
+                stats.skip(DUPLICATE, raw.strip()[:80])
+            continue
+        listed.add(key)
         # Spaces around a label are a spreadsheet's or an editor's, never the word's ("Hello " would not match).
-        records.append(Record(str(_under(root, row[0])), row[1].strip()))
+        records.append(Record(str(image), row[1].strip()))
     return records
 
 

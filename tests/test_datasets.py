@@ -636,3 +636,12 @@ def test_make_file_dataset_refuses_formats_tensorflow_cannot_decode(tmp_path: Pa
     _images(tmp_path, ["a.png", "b.tif"])
     with pytest.raises(ValueError, match=r"not \.tif.*prepare_split"):
         make_file_dataset(read_folder(tmp_path), Charset.seed(), 2, 4)
+
+
+def test_read_folder_counts_an_image_listed_twice(tmp_path: Path) -> None:
+    # A list merged from two sources names some images twice; scored twice they would weigh double.
+    _images(tmp_path, ["a.png", "b.png"])
+    (tmp_path / "labels.tsv").write_text("a.png\tHello\nb.png\tWorld\na.png\tHello\n./a.png\tHullo\n")
+    stats = PrepareStats()
+    assert _rel(read_folder(tmp_path, stats), tmp_path) == [("a.png", "Hello"), ("b.png", "World")]
+    assert stats.skipped == {"duplicate_entry": 2}
