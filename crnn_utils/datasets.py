@@ -95,7 +95,8 @@ def prepare_split(
 ) -> PrepareStats:
     """Load, check and preprocess records into TFRecord shards `out_dir/{split}-NNNNN.tfrecord`; count every skip."""
     import tensorflow as tf
-    from tqdm.auto import tqdm
+
+    from .viz import progress_bar
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -103,7 +104,7 @@ def prepare_split(
         old.unlink()
     stats = PrepareStats()
     writer, shard = None, 0
-    bar = tqdm(total=limit or total, desc=f"{split}", unit="img", disable=not progress, mininterval=2.0)
+    bar = progress_bar(total=limit or total, desc=f"{split}", unit="img", enabled=progress)
     # 1. Decode and preprocess on two threads (OpenCV releases the GIL); records stream, never held in full.
     with ThreadPoolExecutor(max_workers=2) as pool:
         for record, img, reason in _imap(pool, records, charset, time_steps, width, max_stretch):
@@ -469,7 +470,7 @@ def unpack_lmdb(lmdb_dir: str | Path, out_dir: str | Path | None = None, stats: 
         import lmdb
     except ImportError as e:  # a dependency, but say what to do if someone's environment lacks it
         raise ImportError("reading an LMDB dataset needs the lmdb package: pip install lmdb") from e
-    from tqdm.auto import tqdm
+    from .viz import progress_bar
 
     src = Path(lmdb_dir).expanduser().resolve()
     # 1. One cache folder per database file and version of it; labels.jsonl, written last, marks it complete.
@@ -498,8 +499,7 @@ def unpack_lmdb(lmdb_dir: str | Path, out_dir: str | Path | None = None, stats: 
                     raise ValueError(f"'{src}' is an LMDB but not a word dataset: no 'num-samples' key "
                                      "(expected num-samples, image-000000001, label-000000001, ...)") from None
                 rows, skipped = [], []
-                for i in tqdm(range(1, n + 1), desc=f"unpack {src.name}", unit="img", disable=not progress,
-                              mininterval=2.0):
+                for i in progress_bar(range(1, n + 1), desc=f"unpack {src.name}", unit="img", enabled=progress):
                     label, image = txn.get(b"label-%09d" % i), txn.get(b"image-%09d" % i)
                     if label is None or image is None:
                         skipped.append((MALFORMED, f"label-{i:09d}") if label is None else (NO_IMAGE, f"image-{i:09d}"))

@@ -461,7 +461,7 @@ def write_mjsynth_layout(
     """Render counts {'train': n, 'val': n, 'test': n} into MJSynth's layout (annotation_*.txt, lexicon.txt, jpgs)."""
     from multiprocessing import get_context
 
-    from tqdm.auto import tqdm
+    from .viz import progress_bar
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -475,7 +475,7 @@ def write_mjsynth_layout(
             split_of.append(split)
         start += n
     rows: dict[str, list[tuple[str, str]]] = {s: [] for s in ("train", "val", "test")}
-    bar = tqdm(total=start, desc="render", unit="img", disable=not progress, mininterval=2.0)
+    bar = progress_bar(total=start, desc="render", unit="img", enabled=progress)
     ctx = get_context("fork") if hasattr(os, "fork") else get_context()
     with ctx.Pool(max(1, workers)) as pool:
         for split, part in zip(split_of, pool.imap(_render_chunk, jobs)):

@@ -10,6 +10,17 @@ import numpy as np
 DPI = 80  # small committed notebooks
 
 
+def progress_bar(iterable=None, *, enabled: bool = True, **kwargs):
+    """tqdm.auto's bar (a widget in Jupyter), off when `enabled` is False or CRNN_PROGRESS=0 (set by make run)."""
+    import os
+
+    from tqdm.auto import tqdm
+
+    # A notebook saved by papermill keeps only a widget's first frame ("0%"): make run's notebooks are for reading.
+    off = not enabled or os.environ.get("CRNN_PROGRESS", "1") == "0"
+    return tqdm(iterable, disable=off, mininterval=2.0, **kwargs)
+
+
 def _gray(img: np.ndarray) -> np.ndarray:
     img = np.asarray(img)
     return img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img

@@ -40,6 +40,13 @@ def training_budget(default: float, minutes: float, elapsed: float, seconds_01: 
     return round(max(1.0, min(default, left / 60.0)), 2)
 
 
+def cell_timeout(timeout: int, budget_minutes: float = 0.0) -> int | None:
+    """Seconds a cell may run (None: no limit): `timeout`, or for a training budget that long plus 15 minutes."""
+    if timeout <= 0:
+        return None
+    return max(timeout, int(budget_minutes * 60 + 900)) if budget_minutes > 0 else timeout
+
+
 def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = None, timeout: int = 1800,
               minutes: float = 0.0, since: float | None = None) -> None:
     """Run the notebooks in order; params maps a notebook's number ('01') to its parameters.
@@ -70,13 +77,18 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
                 print(f"   {minutes:g}-minute limit: 03 trains {budget:g} min instead of {default:g} "
                       f"({spent / 60:.1f} min spent so far; 01 took {took['01']:.0f} s)", flush=True)
                 given["time_budget_minutes"] = budget
+        # A training cell runs as long as its budget: a 60-minute run must not be killed at the 30-minute timeout.
+        limit = timeout
+        if key == "03":
+            budget = given.get("time_budget_minutes", ast.literal_eval(known["time_budget_minutes"]["default"]))
+            limit = cell_timeout(timeout, float(budget))
         # Inject only what differs from the notebook's defaults, so a default run stays a clean copy.
         given = {k: v for k, v in given.items() if not _is_default(v, known[k]["default"])}
         t = time.time()
         print(f"== {name} ({', '.join(f'{k}={v!r}' for k, v in given.items())})", flush=True)
         # A relative input path: papermill records it in the executed notebook, which readers see.
         pm.execute_notebook(os.path.relpath(src), str(out_dir / name), parameters=given, cwd=str(ROOT),
-                            kernel_name="python3", progress_bar=False, execution_timeout=timeout)
+                            kernel_name="python3", progress_bar=False, execution_timeout=limit)
         took[key] = time.time() - t
         print(f"   done in {took[key]:.0f} s", flush=True)
 
@@ -90,6 +102,9 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=0.0,
                     help="end the whole chain within this many minutes by shortening 03's training (0: no limit)")
     ap.add_argument("--since", type=float, help="count --minutes from this Unix time (default: now)")
+    ap.add_argument("--timeout", type=int, default=1800,
+                    help="seconds one cell may run (default 1800; 0: no limit); notebook 03 gets at least its "
+                         "time_budget_minutes plus 15 minutes")
     args = ap.parse_args()
 
     params: dict[str, dict] = {}
@@ -101,8 +116,10 @@ def main() -> None:
         except (ValueError, SyntaxError):
             value = v
         params.setdefault(nb, {})[k] = value
+    # The kernels inherit this: no progress widgets, whose saved first frame ("0%") is all a reader of the notebook sees.
+    os.environ.setdefault("CRNN_PROGRESS", "0")
     t = time.time()
-    run_chain(args.run_dir, params, args.only, minutes=args.minutes, since=args.since)
+    run_chain(args.run_dir, params, args.only, timeout=args.timeout, minutes=args.minutes, since=args.since)
     print(f"all notebooks done in {time.time() - t:.0f} s; outputs in {args.run_dir}")
 
 

@@ -111,20 +111,23 @@ def test_resume_rerun_does_not_retrain(chained_run):
     assert "resumed" in s["note"] and s["epochs_run"] == 2
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"dataset": "mjsnth"}, "dataset='mjsnth' is not allowed"),
-    ({"n_train": -5}, "n_train=-5 is out of range"),
+@pytest.mark.parametrize("index, params, message", [
+    (0, {"dataset": "mjsnth"}, "dataset='mjsnth' is not allowed"),
+    (0, {"n_train": -5}, "n_train=-5 is out of range"),
+    (0, {"charset": "aab"}, "charset='aab'"),
+    (2, {"mixed_precision": "fp16"}, "mixed_precision='fp16' is not allowed"),
+    (2, {"init_from": "runs/none/best.keras"}, "init_from='runs/none/best.keras' does not exist"),
 ])
-def test_bad_parameter_stops_with_one_line(tmp_path, params, message):
+def test_bad_parameter_stops_with_one_line(tmp_path, index, params, message):
     with pytest.raises(pm.PapermillExecutionError) as err:
-        pm.execute_notebook(str(ROOT / "notebooks" / NOTEBOOKS[0]), str(tmp_path / "out.ipynb"),
+        pm.execute_notebook(str(ROOT / "notebooks" / NOTEBOOKS[index]), str(tmp_path / "out.ipynb"),
                             parameters={"run_dir": str(tmp_path / "r"), **params}, cwd=str(ROOT),
                             kernel_name="python3", progress_bar=False, execution_timeout=300)
     assert err.value.ename == "ParameterError" and message in err.value.evalue
     # The failing cell is the check cell right after the injected parameters, not something deep inside.
     nb = json.loads((tmp_path / "out.ipynb").read_text())
     failed = [c for c in nb["cells"] if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
-    assert len(failed) == 1 and "check_choice(\"dataset\"" in "".join(failed[0]["source"])
+    assert len(failed) == 1 and "check_number(" in "".join(failed[0]["source"])
 
 
 def test_misspelled_parameter_is_refused(tmp_path):

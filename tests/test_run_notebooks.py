@@ -58,3 +58,16 @@ def test_time_before_the_chain_counts_when_since_is_given(fake_chain):
     calls = fake_chain({}, only=["01", "02", "03"], minutes=19.5, since=-150.0)
     assert calls["03"]["time_budget_minutes"] == training_budget(12.5, 19.5, elapsed=470, seconds_01=300)
     assert calls["03"]["time_budget_minutes"] < training_budget(12.5, 19.5, elapsed=320, seconds_01=300)
+
+
+def test_a_long_training_budget_is_not_cut_by_the_cell_timeout(monkeypatch, tmp_path):
+    # `-p 03:time_budget_minutes=60` (the README's MJSynth example) used to be killed at the 1800 s cell timeout.
+    assert run_notebooks.cell_timeout(1800, 60.0) == 60 * 60 + 900
+    assert run_notebooks.cell_timeout(1800, 15.0) == 1800 and run_notebooks.cell_timeout(1800, 0.0) == 1800
+    assert run_notebooks.cell_timeout(0, 60.0) is None
+    limits = {}
+    monkeypatch.setattr(run_notebooks.pm, "execute_notebook",
+                        lambda src, out, parameters, execution_timeout, **_: limits.setdefault(
+                            Path(src).name[:2], execution_timeout))
+    run_notebooks.run_chain(str(tmp_path / "r"), {"03": {"time_budget_minutes": 60.0}}, only=["02", "03"])
+    assert limits == {"02": 1800, "03": 60 * 60 + 900}

@@ -172,3 +172,12 @@ def test_write_mjsynth_layout(tmp_path):
     assert Path(first_train).name.startswith("0_")
     assert Path(first_val).name.startswith("20_")
     assert Path(first_val).name.split("_")[1] == SyntheticWords(seed=0).render(20)[1]
+
+
+def test_progress_bars_obey_crnn_progress(monkeypatch):
+    from crnn_utils.viz import progress_bar
+
+    assert not progress_bar(total=3).disable
+    assert progress_bar(total=3, enabled=False).disable
+    monkeypatch.setenv("CRNN_PROGRESS", "0")  # what make run sets for its kernels
+    assert progress_bar(total=3).disable
