@@ -32,11 +32,13 @@ MODEL_SIZES: dict[str, dict[str, Any]] = {
     # Seed widths, batch norm after every conv:
     "seed_bn": dict(width_multiplier=1.0, batchnorm="all"),
     # For longer CPU budgets or a GPU:
-    "half": dict(width_multiplier=0.5, batchnorm="all", shortcut=True, bn_after_pool=True),
+    "half": dict(width_multiplier=0.5, batchnorm="all", shortcut=True, bn_after_pool=True, input_norm=True),
     # The 2-core CPU default:
-    "cpu": dict(width_multiplier=0.25, batchnorm="all", lstm_units=64, shortcut=True, bn_after_pool=True),
+    "cpu": dict(width_multiplier=0.25, batchnorm="all", lstm_units=64, shortcut=True, bn_after_pool=True,
+                input_norm=True),
     # Tests and smoke runs:
-    "tiny": dict(width_multiplier=0.125, batchnorm="all", lstm_units=32, shortcut=True, bn_after_pool=True),
+    "tiny": dict(width_multiplier=0.125, batchnorm="all", lstm_units=32, shortcut=True, bn_after_pool=True,
+                 input_norm=True),
 }
 
 
@@ -54,6 +56,7 @@ def build_crnn(
     dropout: float = 0.2,
     shortcut: bool = False,
     bn_after_pool: bool = False,
+    input_norm: bool = False,
     name: str = "act_model",
 ) -> keras.Model:
     """The inference model (the seed's `act_model`): image -> per-step class probabilities (batch, T, classes)."""
@@ -81,6 +84,11 @@ def build_crnn(
     #    the pooled map costs a quarter (or half) of the work, the step's costliest part on a CPU.
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
+    # With input_norm each image is shifted and scaled to mean 0, std 1 first (a LayerNormalization over the whole
+    # image, no learnt parameters): a faint grey word and a black one reach the first conv alike, so the network does
+    # not spend its few training steps learning to ignore contrast and brightness.
+    if input_norm:
+        x = layers.LayerNormalization(axis=[1, 2, 3], center=False, scale=False, epsilon=1e-4, name="image_norm")(x)
     for i, (filters, kernel, pool, seed_bn) in enumerate(_CONVS, start=1):
         f = max(8, int(round(filters * width_multiplier)))
         x = layers.Conv2D(f, kernel, activation="relu", padding="valid" if kernel == 2 else "same", name=f"conv{i}")(x)
