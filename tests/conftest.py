@@ -18,3 +18,21 @@ def tiny_shards(tmp_path_factory):
     for split in datasets.SPLITS:
         datasets.prepare_split(datasets.read_mjsynth(root / "synth", split), cs, root / "data", split, progress=False)
     return root / "data"
+
+
+@pytest.fixture
+def locked_files(monkeypatch):
+    """locked_files("World.png"): reading a file whose path ends so raises PermissionError (root reads mode 000)."""
+    import numpy as np
+
+    real = np.fromfile
+
+    def lock(*suffixes: str) -> None:
+        def fromfile(path, *args, **kwargs):
+            if str(path).endswith(suffixes):
+                raise PermissionError(13, "Permission denied")
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(np, "fromfile", fromfile)
+
+    return lock

@@ -616,16 +616,9 @@ def test_read_folder_takes_every_extension_opencv_decodes(tmp_path: Path) -> Non
     assert stats.used == 5 and not stats.skipped
 
 
-def test_prepare_split_counts_a_file_it_may_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prepare_split_counts_a_file_it_may_not_read(tmp_path: Path, locked_files) -> None:
     _images(tmp_path, ["Hello.png", "World.png"])
-    real = np.fromfile
-
-    def fromfile(path, *args, **kwargs):
-        if str(path).endswith("World.png"):
-            raise PermissionError(13, "Permission denied")
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(np, "fromfile", fromfile)
+    locked_files("World.png")
     stats = prepare_split(read_folder(tmp_path), Charset.seed(), tmp_path / "out", "train", progress=False)
     assert stats.skipped == {"permission_denied": 1}
 

@@ -151,18 +151,11 @@ def test_folder_with_bad_files_reads_the_rest(recognizer, tmp_path) -> None:
     assert np.isnan(probs[2]).all() and np.isfinite(probs[[0, 1, 3]]).all()
 
 
-def test_a_file_it_may_not_read_is_an_error_result(recognizer, tmp_path, monkeypatch) -> None:
+def test_a_file_it_may_not_read_is_an_error_result(recognizer, tmp_path, locked_files) -> None:
     # A locked file used to stop the whole batch with a bare PermissionError (root reads mode 000, so it is simulated).
     for name in ("a.png", "b.png"):
         cv2.imwrite(str(tmp_path / name), word_image(120, 32, True, 3))
-    real = np.fromfile
-
-    def fromfile(path, *args, **kwargs):
-        if str(path).endswith("b.png"):
-            raise PermissionError(13, "Permission denied")
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(np, "fromfile", fromfile)
+    locked_files("b.png")
     assert [r.error for r in recognizer.recognize(tmp_path)] == [None, "permission_denied"]
 
 
