@@ -32,13 +32,14 @@ MODEL_SIZES: dict[str, dict[str, Any]] = {
     # Seed widths, batch norm after every conv:
     "seed_bn": dict(width_multiplier=1.0, batchnorm="all"),
     # For longer CPU budgets or a GPU:
-    "half": dict(width_multiplier=0.5, batchnorm="all", shortcut=True, bn_after_pool=True, input_norm=True),
+    "half": dict(width_multiplier=0.5, batchnorm="all", shortcut=True, bn_after_pool=True, input_norm=True,
+                 polarity=True),
     # The 2-core CPU default:
     "cpu": dict(width_multiplier=0.25, batchnorm="all", lstm_units=64, shortcut=True, bn_after_pool=True,
-                input_norm=True),
+                input_norm=True, polarity=True),
     # Tests and smoke runs:
     "tiny": dict(width_multiplier=0.125, batchnorm="all", lstm_units=32, shortcut=True, bn_after_pool=True,
-                 input_norm=True),
+                 input_norm=True, polarity=True),
 }
 
 
@@ -57,6 +58,7 @@ def build_crnn(
     shortcut: bool = False,
     bn_after_pool: bool = False,
     input_norm: bool = False,
+    polarity: bool = False,
     name: str = "act_model",
 ) -> keras.Model:
     """The inference model (the seed's `act_model`): image -> per-step class probabilities (batch, T, classes)."""
@@ -78,6 +80,8 @@ def build_crnn(
         raise ValueError(f"dropout must be in [0, 1) (got {dropout})")
     if lstm_units < 1:
         raise ValueError(f"lstm_units must be >= 1 (got {lstm_units})")
+    if polarity and not input_norm:
+        raise ValueError("polarity=True needs input_norm=True: the flip compares the border with the image's mean")
 
     # 2. Seven convolutions, pools and batch norms, as in the seed. With bn_after_pool a batch norm that a pool
     #    follows moves after it: a max-pool commutes with BN's per-channel increasing map (γ > 0), and normalising
@@ -89,6 +93,10 @@ def build_crnn(
     # not spend its few training steps learning to ignore contrast and brightness.
     if input_norm:
         x = layers.LayerNormalization(axis=[1, 2, 3], center=False, scale=False, epsilon=1e-4, name="image_norm")(x)
+    # With polarity an image whose border is darker than its mean is then flipped (1 - x, after standardising: -x),
+    # so light text on a dark sign and dark text on paper reach the first conv alike.
+    if polarity:
+        x = _light_background(x, height, width)
     for i, (filters, kernel, pool, seed_bn) in enumerate(_CONVS, start=1):
         f = max(8, int(round(filters * width_multiplier)))
         x = layers.Conv2D(f, kernel, activation="relu", padding="valid" if kernel == 2 else "same", name=f"conv{i}")(x)
@@ -118,6 +126,24 @@ def build_crnn(
     logits = layers.Dense(num_classes, name="logits")(x)
     probs = layers.Activation("softmax", name="softmax", dtype="float32")(logits)
     return keras.Model(inputs, probs, name=name)
+
+
+def _light_background(x, height: int, width: int):
+    """Flip a standardised image whose border is darker than its mean, so every word reaches conv1 dark on light."""
+    # The border (top and bottom rows, first and last columns) is mostly background. Its mean, times a large gain
+    # through tanh, is a smooth sign: +1 keeps the image, -1 flips it. A second weightless LayerNormalization
+    # undoes the gain's scale when the border sits near the mean, so the image is never faded, only flipped.
+    edges = [
+        layers.Cropping2D(((0, height - 1), (0, 0)), name="edge_top")(x),
+        layers.Cropping2D(((height - 1, 0), (0, 0)), name="edge_bottom")(x),
+        layers.Cropping2D(((0, 0), (0, width - 1)), name="edge_left")(x),
+        layers.Cropping2D(((0, 0), (width - 1, 0)), name="edge_right")(x),
+    ]
+    means = [layers.GlobalAveragePooling2D(keepdims=True, name=f"{e.name.split('/')[0]}_mean")(e) for e in edges]
+    sign = layers.Activation("tanh", name="polarity_sign")(layers.Rescaling(20.0, name="polarity_gain")(
+        layers.Average(name="edge_mean")(means)))
+    x = layers.Multiply(name="polarity_flip")([x, sign])
+    return layers.LayerNormalization(axis=[1, 2, 3], center=False, scale=False, epsilon=1e-6, name="polarity_norm")(x)
 
 
 def build_named(model_size: str, num_classes: int = SEED_NUM_CLASSES, input_width: int = 128, **overrides: Any) -> keras.Model:

@@ -187,6 +187,7 @@ def test_lstm_units_option():
         (dict(batchnorm=True), "batchnorm"),
         (dict(dropout=1.0), "dropout"),
         (dict(lstm_units=0), "lstm_units"),
+        (dict(polarity=True), "input_norm"),  # the flip needs the standardised image
     ],
 )
 def test_bad_arguments_raise_naming_them(kwargs, word):
@@ -268,3 +269,27 @@ def test_input_norm_reads_a_faint_word_as_a_dark_one():
     faint = 0.3 * x + 0.6  # a third of the contrast, on a light background
     np.testing.assert_allclose(model(faint, training=False), model(x, training=False), atol=2e-4)
     assert "image_norm" not in [layer.name for layer in build_named("seed").layers]
+
+
+def test_polarity_reads_light_on_dark_as_dark_on_light():
+    # With polarity the image is flipped when its border is darker than its mean: white text on a dark sign and black
+    # text on paper reach the first conv as the same image, so the model's output does not change under 1 - x.
+    import keras
+    import numpy as np
+
+    from crnn_utils.model import build_named
+
+    flipped = build_named("tiny")
+    plain = build_named("tiny", polarity=False)
+    assert sum(layer.count_params() for layer in flipped.layers if "polarity" in layer.name or "edge" in layer.name) == 0
+    page = np.ones((2, 32, 128, 1), "float32")
+    page[:, 10:22, 20:100] = 0.1  # a dark bar (the ink) on light paper
+    page += np.random.default_rng(0).random(page.shape).astype("float32") * 0.2
+    np.testing.assert_allclose(flipped(1.0 - page, training=False), flipped(page, training=False), atol=2e-4)
+    # Without it the two polarities give different outputs, so the check above can fail.
+    assert np.abs(np.asarray(plain(1.0 - page, training=False)) - np.asarray(plain(page, training=False))).max() > 1e-3
+    # Both reach conv1 as dark ink (below the mean) on a light background (above it).
+    to_conv1 = keras.Model(flipped.input, flipped.get_layer("polarity_norm").output)
+    for image in (page, 1.0 - page):
+        seen = np.asarray(to_conv1(image))
+        assert seen[0, 15, 60, 0] < 0 < seen[0, 2, 5, 0]
