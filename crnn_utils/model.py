@@ -133,13 +133,12 @@ def _light_background(x, height: int, width: int):
     # The border (top and bottom rows, first and last columns) is mostly background. Its mean, times a large gain
     # through tanh, is a smooth sign: +1 keeps the image, -1 flips it. A second weightless LayerNormalization
     # undoes the gain's scale when the border sits near the mean, so the image is never faded, only flipped.
-    edges = [
-        layers.Cropping2D(((0, height - 1), (0, 0)), name="edge_top")(x),
-        layers.Cropping2D(((height - 1, 0), (0, 0)), name="edge_bottom")(x),
-        layers.Cropping2D(((0, 0), (0, width - 1)), name="edge_left")(x),
-        layers.Cropping2D(((0, 0), (width - 1, 0)), name="edge_right")(x),
-    ]
-    means = [layers.GlobalAveragePooling2D(keepdims=True, name=f"{e.name.split('/')[0]}_mean")(e) for e in edges]
+    crops = {
+        "top": ((0, height - 1), (0, 0)), "bottom": ((height - 1, 0), (0, 0)),
+        "left": ((0, 0), (0, width - 1)), "right": ((0, 0), (width - 1, 0)),
+    }
+    means = [layers.GlobalAveragePooling2D(keepdims=True, name=f"edge_{side}_mean")(
+        layers.Cropping2D(crop, name=f"edge_{side}")(x)) for side, crop in crops.items()]
     sign = layers.Activation("tanh", name="polarity_sign")(layers.Rescaling(20.0, name="polarity_gain")(
         layers.Average(name="edge_mean")(means)))
     x = layers.Multiply(name="polarity_flip")([x, sign])
@@ -147,7 +146,7 @@ def _light_background(x, height: int, width: int):
 
 
 def build_named(model_size: str, num_classes: int = SEED_NUM_CLASSES, input_width: int = 128, **overrides: Any) -> keras.Model:
-    """build_crnn with one of MODEL_SIZES ('seed', 'seed_bn', 'cpu', 'tiny')."""
+    """build_crnn with one of MODEL_SIZES ('seed', 'seed_bn', 'half', 'cpu', 'tiny')."""
     if model_size not in MODEL_SIZES:
         raise ValueError(f"model_size must be one of {sorted(MODEL_SIZES)} (got {model_size!r})")
     kwargs = {**MODEL_SIZES[model_size], **overrides}
