@@ -30,14 +30,18 @@ def main() -> None:
     summary = json.loads((args.run_dir / "train_summary.json").read_text()) if (args.run_dir / "train_summary.json").is_file() else {}
     rows = {}
     for folder in args.folders:
-        rows[folder.name] = score_folder(rec, folder, ("greedy", "beam"))
+        kinds = folder / "backgrounds.tsv"  # written by third_party_words.py: each image's background kind
+        groups = dict(line.split("\t") for line in kinds.read_text().splitlines() if line) if kinds.is_file() else None
+        rows[folder.name] = score_folder(rec, folder, ("greedy", "beam"), groups=groups)
         for m in rows[folder.name]["misread"]:  # results are committed: no machine paths
             m["path"] = os.path.relpath(m["path"], folder.resolve())
         g = rows[folder.name]["greedy"]
         print(f"{folder.name}: {g['n']} words, greedy {g['word_acc']:.1%} case-sensitive, {g['word_acc_ci']:.1%} any case, "
               f"CER {g['cer']:.3f}; beam {rows[folder.name]['beam']['word_acc_ci']:.1%} any case; by height "
               + ", ".join(f"{h} px {v['word_acc_ci']:.1%} (n={v['n']})"
-                          for h, v in rows[folder.name]["greedy_any_case_by_height"].items()))
+                          for h, v in rows[folder.name]["greedy_any_case_by_height"].items())
+              + "".join(f"; on {g} backgrounds {v['word_acc_ci']:.1%} (n={v['n']})"
+                        for g, v in rows[folder.name].get("greedy_any_case_by_group", {}).items()))
     result = {"run_dir": str(args.run_dir), "model_params": int(rec.model.count_params()),
               "train_summary": {k: summary.get(k) for k in ("recipe", "epochs_run", "wall_seconds", "images_per_second")},
               "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "folders": rows}

@@ -26,7 +26,8 @@ clones, narrow and script faces among them), unpacked without installing them, s
     for d in *.deb; do dpkg-deb -x "$d" x; done; cd -
     /tmp/trdg-venv/bin/python benchmarks/third_party_words.py --out runs/third_party --fonts /tmp/debfonts/x
 
-Score a run on them with notebook 04 (`eval_dir`) or `benchmarks/score_folders.py RUN_DIR FOLDER...`.
+Beside labels.tsv, each folder gets backgrounds.tsv, each image's background kind, which score_folders.py reads to
+give the accuracy per kind. Score a run on them with notebook 04 (`eval_dir`) or `benchmarks/score_folders.py RUN_DIR FOLDER...`.
 """
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ SETS = {
     "hard": dict(random_skew=True, skewing_angle=4, blur=2, random_blur=True, distorsion_type=3,
                  distorsion_orientation=2),
 }
+
+
+BACKGROUNDS = ("noise", "plain", "quasicrystal", "photo")  # trdg's background_type 0-3, written to backgrounds.tsv
 
 
 def words(rng: random.Random, n: int, trdg_dir: Path) -> list[str]:
@@ -102,7 +106,7 @@ def main() -> None:
             continue
         folder = args.out / name
         folder.mkdir(parents=True, exist_ok=True)
-        lines, n = [], 0
+        lines, kinds, n = [], [], 0
         for background in range(4):
             for start in range(0, args.per_background, args.chunk):
                 batch = words(rng, min(args.chunk, args.per_background - start), trdg_dir)
@@ -114,8 +118,10 @@ def main() -> None:
                         continue
                     img.convert("RGB").save(folder / f"{n:04d}.png")
                     lines.append(f"{n:04d}.png\t{label}")
+                    kinds.append(f"{n:04d}.png\t{BACKGROUNDS[background]}")
                     n += 1
         (folder / "labels.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (folder / "backgrounds.tsv").write_text("\n".join(kinds) + "\n", encoding="utf-8")
         print(f"{name}: {n} words in {folder}")
 
 

@@ -5,7 +5,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -184,13 +184,14 @@ class Recognizer:
 
 
 def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Sequence[str] = ("greedy",),
-                 batch_size: int = 256) -> dict:
+                 batch_size: int = 256, groups: Mapping[str, str] | None = None) -> dict:
     """Score a labelled folder (any label format read_folder reads): {decoder: metrics}, unreadable, skipped, by-height accuracy.
 
     Unreadable images count as wrong (an empty reading, as a user would get); lines read_folder could not use are
     counted under "skipped" by reason. "greedy_any_case_by_height" gives the first decoder's any-case accuracy per
     image height, since blur and low resolution hurt small crops most; "misread" the first 12 words the first decoder
-    got wrong, ignoring case ({"path", "label", "read", "error"}), to look at.
+    got wrong, ignoring case ({"path", "label", "read", "error"}), to look at. `groups` (file name -> group, such as
+    the background kind) adds "greedy_any_case_by_group" alike; files it does not name fall in the group "other".
     """
     from .datasets import PrepareStats, read_folder
     from .images import ImageError, image_size
@@ -217,4 +218,12 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
         str(h): {"n": len(idx), "word_acc_ci": word_accuracy([labels[i] for i in idx], [first[i].text for i in idx],
                                                              case_sensitive=False)}
         for h, idx in sorted(by_height.items())}
+    if groups is not None:
+        by_group: dict[str, list[int]] = {}
+        for i, record in enumerate(records):
+            by_group.setdefault(groups.get(Path(record.path).name, "other"), []).append(i)
+        out[f"{decoders[0]}_any_case_by_group"] = {
+            g: {"n": len(idx), "word_acc_ci": word_accuracy([labels[i] for i in idx], [first[i].text for i in idx],
+                                                            case_sensitive=False)}
+            for g, idx in sorted(by_group.items())}
     return out

@@ -261,6 +261,13 @@ def test_score_folder_counts_unreadable_as_wrong(recognizer, tmp_path) -> None:
     wrong = [(str(tmp_path / f"{i}.png"), t) for i, t in enumerate(texts) if t.lower() != "hi"]
     assert [(m["path"], m["read"]) for m in got["misread"]] == wrong + [(str(tmp_path / "bad.png"), "")]
     assert [m["error"] for m in got["misread"]] == [None] * len(wrong) + ["unreadable_image"]
+    # Groups (third_party_words.py's background kinds): named files by their group, the rest as "other".
+    grouped = score_folder(recognizer, tmp_path, groups={"0.png": "photo", "1.png": "photo", "2.png": "plain"})
+    by_group = grouped["greedy_any_case_by_group"]
+    assert {k: v["n"] for k, v in by_group.items()} == {"other": 2, "photo": 2, "plain": 1}
+    assert by_group["photo"]["word_acc_ci"] == pytest.approx(sum(t.lower() == "hi" for t in texts[:2]) / 2)
+    assert by_group["other"]["word_acc_ci"] == pytest.approx((texts[3].lower() == "hi") / 2)  # bad.png is wrong
+    assert "greedy_any_case_by_group" not in got
 
 
 def test_score_folder_reads_an_lmdb_as_its_folder(recognizer, tmp_path, monkeypatch) -> None:
