@@ -102,8 +102,12 @@ def _jpeg_truncated(data: bytes | np.ndarray) -> bool:
 def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode an image file to uint8 (H, W), (H, W, 3) RGB or (H, W, 4) RGBA, upright per EXIF; raises ImageError with a countable reason."""
     p = Path(path)
-    # 1. Cheap checks before decoding anything.
-    if not p.is_file():
+    # 1. Cheap checks before decoding anything. A name the file system refuses (over 255 bytes) names no file either.
+    try:
+        exists = p.is_file()
+    except OSError:
+        exists = False
+    if not exists:
         raise ImageError(MISSING_FILE, path)
     if p.stat().st_size == 0:
         raise ImageError(EMPTY_FILE, path)

@@ -293,6 +293,13 @@ def test_load_image_missing_file(tmp_path):
     assert e.value.reason == MISSING_FILE == "missing_file"
 
 
+def test_load_image_name_too_long_is_missing_file(tmp_path):
+    # The file system refuses names over 255 bytes with an OSError: the Recognizer must get a countable reason.
+    with pytest.raises(ImageError) as e:
+        load_image(tmp_path / ("x" * 300 + ".png"))
+    assert e.value.reason == MISSING_FILE
+
+
 def test_load_image_directory_is_missing_file(tmp_path):
     with pytest.raises(ImageError) as e:
         load_image(tmp_path)
