@@ -369,8 +369,10 @@ def _parse_mjsynth(parts: list[str], prefix: str) -> Record | None:
 
 # Label files read_folder looks for at the folder's top, in this order, and the column names it understands.
 LABEL_FILES = ("labels.tsv", "labels.txt", "gt.txt", "labels.csv", "metadata.csv", "metadata.jsonl", "labels.json")
-PATH_COLUMNS = ("path", "file_name", "filename", "file", "image", "image_path", "img", "name")
-LABEL_COLUMNS = ("label", "text", "transcription", "word", "identity", "ground_truth", "gt", "words")
+PATH_COLUMNS = ("path", "file_name", "filename", "file", "image", "image_path", "img", "name", "image_name",
+                "img_name", "img_path", "file_path", "filepath", "image_file", "image_id")
+LABEL_COLUMNS = ("label", "text", "transcription", "word", "identity", "ground_truth", "gt", "words", "transcript",
+                 "label_text", "string")
 NO_LABEL = "no_label_file"  # sidecar mode: an image without its name.gt.txt
 
 
@@ -386,6 +388,9 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
         if not records:
             raise ValueError(f"'{found}' lists no images: expected lines 'relative/path<TAB>label' "
                              "(or 'path label', 'path, \"label\"', CSV/JSON/JSONL with file_name and text)")
+        if not any(_is_file(Path(r.path)) for r in records):  # else every line would be a missing_file, and no data
+            raise ValueError(f"none of the {len(records)} images '{found.name}' lists is there (the first: "
+                             f"'{records[0].path}'): paths in a label file are read relative to its folder, '{root}'")
         return records
     if kind == "sidecars":
         records = []
@@ -441,7 +446,21 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     if nested:
         raise ValueError(f"'{data_dir}' has no label file at its top, but {', '.join(str(p.relative_to(root)) for p in nested)}"
                          f" below it: give one of those folders as data_dir, e.g. '{nested[0].parent}'")
+    # 4. File names, unless they look like numbers or one repeated word while a text file there may hold the labels
+    #    (a list in a format read_folder does not know, or in a subfolder): guessing would train on '0001' or 'img'.
+    labels = [label_from_file_name(p.stem) for p in files]
+    top = Counter(labels).most_common(1)[0][1]
+    if len(files) > 1 and (sum(x.isdigit() for x in labels) * 2 >= len(labels) or top * 2 >= len(labels)):
+        texts = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in LIST_SUFFIXES)[:5]
+        if texts:
+            raise ValueError(
+                f"'{data_dir}': no label file read_folder knows, and the file names make poor labels ('{labels[0]}', "
+                f"'{labels[-1]}', ...), while {', '.join(str(t.relative_to(root)) for t in texts)} may hold them: give "
+                "that list as data_dir, as 'path<TAB>label' lines (or 'path label', CSV/JSON/JSONL with file_name and text)")
     return "names", root, files
+
+
+LIST_SUFFIXES = (".txt", ".tsv", ".csv", ".json", ".jsonl", ".xml", ".mat")  # files that may hold labels
 
 
 # ---- LMDB (deep-text-recognition-benchmark's layout: num-samples, image-%09d, label-%09d, counted from 1) ----------
@@ -566,15 +585,24 @@ def _lists_images(root: Path, path: Path, lines: int = 20) -> bool:
     return found > 0 and found >= len(rows) / 2
 
 
-def _text_encoding(path: str | Path) -> str:
-    """The encoding to read a label file with: UTF-16 when it starts with that byte-order mark, else UTF-8."""
-    # Windows Notepad's "Unicode" and Excel's "Unicode text" save UTF-16; "utf-8-sig" also drops UTF-8's mark.
+def _text_encoding(path: str | Path, probe: int = 1 << 22) -> str:
+    """The encoding to read a label file with: UTF-16 by its byte-order mark, UTF-8, else Windows-1252 (Excel's "CSV")."""
+    import codecs
+
+    # Windows Notepad's "Unicode" and Excel's "Unicode text" save UTF-16; "utf-8-sig" also drops UTF-8's mark. A file
+    # whose first 4 MB are not UTF-8 was saved by a Western-locale Windows program: "Café" is b"Caf\xe9" there.
     try:
         with open(path, "rb") as f:
-            head = f.read(2)
+            head = f.read(probe)
     except OSError:
         return "utf-8-sig"
-    return "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end is not an error
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8-sig"
 
 
 def _file_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
@@ -596,10 +624,34 @@ def _label_rows(lines: Iterable[str], suffix: str) -> Iterator[tuple[tuple[str, 
 
 
 def _under(root: Path, rel: str) -> Path:
-    """root / rel, reading a list written on Windows (backslashes) when the path as written is not there."""
-    if "\\" in rel and not (root / rel).is_file():
-        rel = rel.replace("\\", "/")
-    return root / rel
+    """The image a label file names: root / rel when it is there, else the first that is of the same path read as
+    written on Windows (backslashes), from another machine (absolute: its tail under root), relative to the folder
+    above root (a list kept in annotations/), or in the other Unicode normalisation (a zip made on a Mac); else root / rel."""
+    import unicodedata
+
+    first = root / rel
+    if _is_file(first):
+        return first
+    text = rel.replace("\\", "/")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if parts and parts[0].endswith(":"):  # C:
+        parts = parts[1:]
+    tails = ["/".join(parts[i:]) for i in range(len(parts))]
+    for tail in tails:
+        for form in ("NFC", "NFD"):
+            for base in (root, root.parent):
+                candidate = base / unicodedata.normalize(form, tail)
+                if _is_file(candidate):
+                    return candidate
+    return root / text if "\\" in rel else first
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file, False for a name the file system refuses (too long, a NUL byte)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 DUPLICATE = "duplicate_entry"  # a label file listing an image it already listed (the first line counts)
@@ -610,7 +662,7 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
     for i, (row, raw) in enumerate(_file_rows(path)):
         # A first line that names neither a file nor an image is a header (JSON, JSONL and .mat have none).
         if i == 0 and path.suffix.lower() not in (".json", ".jsonl", ".mat") and (
-                row is None or not (root / row[0]).is_file() and Path(row[0]).suffix.lower() not in IMAGE_EXTENSIONS):
+                row is None or not _under(root, row[0]).is_file() and Path(row[0]).suffix.lower() not in IMAGE_EXTENSIONS):
             continue
         # A line that cannot be split into path and label is counted, not fatal; a listed but absent file is
         # left to prepare_split, which counts it as missing_file.
@@ -635,17 +687,38 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
     """'path<TAB>label', 'path, "label"' (ICDAR gt.txt; or ';'), or 'image.ext label' (path and label may hold spaces)."""
     line = line.rstrip("\r\n")
     if "\t" in line:
-        rel, _, label = line.partition("\t")
+        fields = line.split("\t")
+        while len(fields) > 2 and _is_number(fields[-1]):  # 'a.png<TAB>Hello<TAB>0.98': a score, not the word
+            fields.pop()
+        rel, label = fields[0], "\t".join(fields[1:])
+        if not _is_image_name(rel) and _is_image_name(label):  # 'Hello<TAB>a.png': the label first
+            rel, label = label.strip(), rel
         return (rel, _unquote(label)), line
     for sep in (",", ";"):  # ';' where a European spreadsheet wrote the list
         head, found, tail = line.partition(sep)
-        if found and Path(head.strip()).suffix.lower() in IMAGE_EXTENSIONS:
+        if found and _is_image_name(head):
             return (head.strip(), _unquote(tail)), line
+        if found and _is_image_name(tail) and not _is_image_name(head):  # 'Hello,a.png'
+            return (tail.strip(), _unquote(head)), line
     # 'image.ext label': the path ends at the first word with an image extension, so 'my photo.jpg Hello' reads too.
     words = line.split(" ")
     end = next((i for i, w in enumerate(words) if Path(w).suffix.lower() in IMAGE_EXTENSIONS), None)
     label = " ".join(words[end + 1:]).strip() if end is not None else ""
     return ((" ".join(words[:end + 1]).strip(), label) if label else None), line
+
+
+def _is_image_name(text: str) -> bool:
+    """Whether text, stripped, ends in an image extension."""
+    return Path(text.strip()).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _is_number(text: str) -> bool:
+    """Whether text is a number, as a confidence or an index column holds."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _unquote(label: str) -> str:
@@ -734,6 +807,13 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
             if p is not None and q is not None:
                 cols = (p, q)
                 yield (fields[p], fields[q]), raw  # the header: read_folder's first-line rule drops it
+                continue
+        if cols == (0, 1) and len(fields) >= 2 and not _is_image_name(fields[0]):
+            # No header named the columns: the path is the field that names an image ('Hello,a.png', an index first),
+            # the label the field after it (before it when the path comes last).
+            at = next((j for j, x in enumerate(fields) if _is_image_name(x)), None)
+            if at is not None:
+                yield (fields[at].strip(), fields[at + 1] if at + 1 < len(fields) else fields[at - 1]), raw
                 continue
         ok = len(fields) > max(cols)
         yield ((fields[cols[0]].strip(), fields[cols[1]]) if ok else None), raw

@@ -638,3 +638,69 @@ def test_read_folder_counts_an_image_listed_twice(tmp_path: Path) -> None:
     stats = PrepareStats()
     assert _rel(read_folder(tmp_path, stats), tmp_path) == [("a.png", "Hello"), ("b.png", "World")]
     assert stats.skipped == {"duplicate_entry": 2}
+
+
+# ---- label files written elsewhere (a third probe of other people's folders, session 16) ---------------------------
+
+@pytest.mark.parametrize("image, listed, text", [
+    ("a.png", "labels.tsv", "/home/alice/data/a.png\tHello\n"),  # absolute, from another machine
+    ("a.png", "labels.tsv", "C:\\data\\set\\a.png\tHello\n"),  # the same, written on Windows
+    ("images/a.png", "labels.tsv", "/home/alice/data/images/a.png\tHello\n"),  # its tail under the folder
+    ("images/a.png", "annotations/labels.tsv", "images/a.png\tHello\n"),  # paths from the dataset's root
+])
+def test_read_folder_finds_images_a_list_names_from_elsewhere(tmp_path: Path, image: str, listed: str, text: str) -> None:
+    _images(tmp_path, [image])
+    (tmp_path / listed).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / listed).write_text(text)
+    records = read_folder(tmp_path / listed)
+    assert [(Path(r.path).resolve(), r.label) for r in records] == [((tmp_path / image).resolve(), "Hello")]
+
+
+def test_read_folder_unicode_normalisation_of_listed_names(tmp_path: Path) -> None:
+    import unicodedata
+
+    _images(tmp_path, [unicodedata.normalize("NFD", "café.png")])  # as a zip made on a Mac stores it
+    (tmp_path / "labels.tsv").write_text(unicodedata.normalize("NFC", "café.png") + "\tcafe\n")
+    assert Path(read_folder(tmp_path)[0].path).is_file()
+
+
+def test_read_folder_refuses_a_list_whose_images_are_all_missing(tmp_path: Path) -> None:
+    _images(tmp_path, ["a.png"])
+    (tmp_path / "labels.tsv").write_text("gone/x.png\tHello\ngone/y.png\tWorld\n")
+    with pytest.raises(ValueError, match="none of the 2 images 'labels.tsv' lists is there"):
+        read_folder(tmp_path)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("labels.tsv", "Hello\ta.png\nWorld\tsub/b.png\n"),  # label first
+    ("labels.csv", "Hello,a.png\nWorld,sub/b.png\n"),  # no header, label first: the first row is data
+    ("labels.csv", "0,a.png,Hello\n1,sub/b.png,World\n"),  # an index column first, no header
+    ("labels.csv", "id,img_path,transcript\n0,a.png,Hello\n1,sub/b.png,World\n"),  # other column names
+    ("labels.tsv", "a.png\tHello\t0.98\nsub/b.png\tWorld\t1\n"),  # a confidence after the label
+])
+def test_read_folder_finds_the_path_column(tmp_path: Path, name: str, text: str) -> None:
+    _images(tmp_path, ["a.png", "sub/b.png"])
+    (tmp_path / name).write_text(text)
+    assert _rel(read_folder(tmp_path), tmp_path) == [("a.png", "Hello"), ("sub/b.png", "World")]
+
+
+def test_read_folder_reads_a_windows_1252_list(tmp_path: Path) -> None:
+    _images(tmp_path, ["a.png"])
+    (tmp_path / "labels.csv").write_bytes("filename;label\na.png;Café\n".encode("cp1252"))  # Excel's "CSV"
+    assert [r.label for r in read_folder(tmp_path)] == ["Café"]
+
+
+@pytest.mark.parametrize("names, lists", [
+    (["0001.png", "0002.png", "0003.png"], {"words.txt": "Hello\nWorld\nAgain\n"}),  # numbered crops, words apart
+    (["img_1.png", "img_2.png"], {"labels/gt_train.txt": "img_1.png Hello\nimg_2.png World\n"}),  # list in a subfolder
+])
+def test_read_folder_will_not_guess_labels_from_poor_file_names(tmp_path: Path, names, lists) -> None:
+    _images(tmp_path, names)
+    for rel, text in lists.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    with pytest.raises(ValueError, match="file names make poor labels.*may hold them"):
+        read_folder(tmp_path)
+    for rel in lists:  # without those text files, file names are what there is
+        (tmp_path / rel).unlink()
+    assert len(read_folder(tmp_path)) == len(names)
