@@ -39,8 +39,8 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
 
 def _as_items(items: Item | Iterable[Item]) -> list[Item]:
     """A folder, one path, one array, a batch array (N, H, W[, C]) or an iterable of paths/arrays -> a list of items."""
-    if isinstance(items, (str, os.PathLike)):
-        return list(list_images(items)) if Path(items).is_dir() else [items]
+    if isinstance(items, (str, os.PathLike)):  # "" names no file (Path("") would be the current folder)
+        return list(list_images(items)) if str(items) and Path(items).is_dir() else [items]
     if isinstance(items, np.ndarray):
         if items.ndim == 4 or (items.ndim == 3 and items.shape[-1] not in (1, 3, 4)):
             return list(items)  # (N, H, W, C) or (N, H, W): a batch
@@ -112,6 +112,10 @@ class Recognizer:
                     image = np.asarray(item)
                     if image.ndim not in (2, 3) or image.size == 0 or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
                         raise ImageError(UNREADABLE, None, f"array of shape {image.shape}")
+                    if image.dtype == bool:  # a mask: True is white
+                        image = image.astype(np.uint8) * 255
+                    if not (np.issubdtype(image.dtype, np.number) and np.isfinite(image).all()):
+                        raise ImageError(UNREADABLE, None, f"array of {image.dtype} with values that are not pixel values")
                     image = _to_uint8_range(image)
                 # 2. The one preprocessing used in training: grey, resize to height, widen/squeeze, pad to width.
                 batch[i] = preprocess(image, self.height, self.width, self.max_stretch)

@@ -292,3 +292,17 @@ def test_score_folder_reads_an_lmdb_as_its_folder(recognizer, tmp_path, monkeypa
     words = lambda got: [(m["label"], m["read"]) for m in got.pop("misread")]  # the paths differ, not the words
     assert words(packed) == words(plain)
     assert packed == plain and packed["greedy"]["n"] == 4
+
+
+def test_recognizer_refuses_what_names_or_holds_no_image(recognizer, tmp_path, monkeypatch) -> None:
+    # "" is no file, not the current folder; NaN/inf and object arrays are no pixels; a boolean mask is black and white.
+    monkeypatch.chdir(tmp_path)
+    cv2.imwrite(str(tmp_path / "here.png"), word_image(90, 30, True, 0))
+    nan = np.full((30, 90), np.nan, np.float32)
+    obj = np.empty((30, 90), object)
+    mask = np.zeros((30, 90), bool)
+    mask[8:22, 10:80] = True
+    got = recognizer.recognize(["", nan, obj, mask])
+    assert [r.error for r in got] == ["missing_file", "unreadable_image", "unreadable_image", None]
+    batch, _, _ = recognizer.preprocess([mask])
+    assert float(batch.max()) > 0.9 and float(batch.min()) < 0.1  # the mask's white and black, not all near black
