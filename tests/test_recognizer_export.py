@@ -302,6 +302,7 @@ def test_recognizer_refuses_what_names_or_holds_no_image(recognizer, tmp_path, m
     obj = np.empty((30, 90), object)
     mask = np.zeros((30, 90), bool)
     mask[8:22, 10:80] = True
+    assert [r.error for r in recognizer.recognize("")] == ["missing_file"]  # not here.png, read from the current folder
     got = recognizer.recognize(["", nan, obj, mask])
     assert [r.error for r in got] == ["missing_file", "unreadable_image", "unreadable_image", None]
     batch, _, _ = recognizer.preprocess([mask])
