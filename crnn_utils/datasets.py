@@ -355,7 +355,7 @@ def _parse_mjsynth(parts: list[str], prefix: str) -> Record | None:
     """'./2697/6/466_MONIKER_49537.jpg 49537' -> Record(prefix + '2697/6/466_MONIKER_49537.jpg', 'MONIKER') or None."""
     if not 1 <= len(parts) <= 2 or (len(parts) == 2 and not parts[1].isdigit()):
         return None
-    rel = parts[0]
+    rel = parts[0].replace("\\", "/")  # '.\\1\\1\\x.jpg' from a list rewritten on Windows; MJSynth names hold no '\\'
     stem, dot, ext = rel.rpartition("/")[2].rpartition(".")
     if not dot or f".{ext.lower()}" not in IMAGE_EXTENSIONS:
         return None

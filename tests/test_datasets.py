@@ -190,15 +190,15 @@ def test_official_splits_are_read_separately(mjsynth: Path) -> None:
 
 
 def test_mjsynth_annotation_with_a_byte_order_mark_and_absolute_paths(tmp_path: Path) -> None:
-    # Edited on Windows (a UTF-8 byte-order mark, CRLF), with one line an absolute path: both still name their files.
+    # Edited on Windows (a UTF-8 byte-order mark, CRLF, one line with backslashes), one line an absolute path: all name their files.
     for rel in ("1/1/1_Hello_3.jpg", "2/1/2_World_4.jpg"):
         write_jpeg(tmp_path / rel, rel)
-    lines = ["./1/1/1_Hello_3.jpg 3", f"{tmp_path / '2/1/2_World_4.jpg'} 4"]
+    lines = ["./1/1/1_Hello_3.jpg 3", f"{tmp_path / '2/1/2_World_4.jpg'} 4", ".\\1\\1\\1_Hello_3.jpg 3"]
     for split in ("train", "val", "test"):
         (tmp_path / f"annotation_{split}.txt").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
     (tmp_path / "lexicon.txt").write_text("hello\nworld\n")
     records = list(read_mjsynth(tmp_path, "train"))
-    assert [r.label for r in records] == ["Hello", "World"] and all(Path(r.path).is_file() for r in records)
+    assert [r.label for r in records] == ["Hello", "World", "Hello"] and all(Path(r.path).is_file() for r in records)
 
 
 def test_single_annotation_file_is_split_by_hash(tmp_path: Path) -> None:
