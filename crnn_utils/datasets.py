@@ -449,8 +449,8 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     # 4. File names, unless they look like numbers or one repeated word while a text file there may hold the labels
     #    (a list in a format read_folder does not know, or in a subfolder): guessing would train on '0001' or 'img'.
     labels = [label_from_file_name(p.stem) for p in files]
-    top = Counter(labels).most_common(1)[0][1]
-    if len(files) > 1 and (sum(x.isdigit() for x in labels) * 2 >= len(labels) or top * 2 >= len(labels)):
+    top, digits = Counter(labels).most_common(1)[0][1], sum(x.isdigit() for x in labels)
+    if 2 * max(digits if digits > 1 else 0, top if top > 1 else 0) >= len(labels):
         texts = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in LIST_SUFFIXES)[:5]
         if texts:
             raise ValueError(
@@ -639,7 +639,7 @@ def _under(root: Path, rel: str) -> Path:
     tails = ["/".join(parts[i:]) for i in range(len(parts))]
     for tail in tails:
         for form in ("NFC", "NFD"):
-            for base in (root, root.parent):
+            for base in (root, root.parent) if "/" in tail else (root,):  # a bare name only in the list's own folder
                 candidate = base / unicodedata.normalize(form, tail)
                 if _is_file(candidate):
                     return candidate

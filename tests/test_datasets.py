@@ -704,3 +704,18 @@ def test_read_folder_will_not_guess_labels_from_poor_file_names(tmp_path: Path, 
     for rel in lists:  # without those text files, file names are what there is
         (tmp_path / rel).unlink()
     assert len(read_folder(tmp_path)) == len(names)
+
+
+def test_read_folder_takes_good_file_names_beside_a_text_file(tmp_path: Path) -> None:
+    # Two words, one of them a number, and a README: the names are labels, no list is missing.
+    _images(tmp_path, ["Hello.png", "2024.png"])
+    (tmp_path / "README.txt").write_text("crops from my phone\n")
+    assert sorted(r.label for r in read_folder(tmp_path)) == ["2024", "Hello"]
+
+
+def test_read_folder_takes_a_bare_name_only_from_the_lists_own_folder(tmp_path: Path) -> None:
+    # train/labels.tsv names a.png, which is missing there: the a.png one folder up is another image, not this one.
+    _images(tmp_path, ["a.png", "train/b.png"])
+    (tmp_path / "train" / "labels.tsv").write_text("a.png\tHello\nb.png\tWorld\n")
+    records = read_folder(tmp_path / "train")
+    assert records[0].path == str(tmp_path / "train" / "a.png") and not Path(records[0].path).is_file()
