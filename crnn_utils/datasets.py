@@ -15,7 +15,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from .charset import Charset
-from .images import IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, ImageError, load_image, preprocess
+from .images import IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, ImageError, is_file, load_image, preprocess
 
 SPLITS = ("train", "val", "test")
 
@@ -388,7 +388,7 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
         if not records:
             raise ValueError(f"'{found}' lists no images: expected lines 'relative/path<TAB>label' "
                              "(or 'path label', 'path, \"label\"', CSV/JSON/JSONL with file_name and text)")
-        if not any(_is_file(Path(r.path)) for r in records):  # else every line would be a missing_file, and no data
+        if not any(is_file(r.path) for r in records):  # else every line would be a missing_file, and no data
             raise ValueError(f"none of the {len(records)} images '{found.name}' lists is there (the first: "
                              f"'{records[0].path}'): paths in a label file are read relative to its folder, '{root}'")
         return records
@@ -630,7 +630,7 @@ def _under(root: Path, rel: str) -> Path:
     import unicodedata
 
     first = root / rel
-    if _is_file(first):
+    if is_file(first):
         return first
     text = rel.replace("\\", "/")
     parts = [p for p in text.split("/") if p not in ("", ".")]
@@ -641,17 +641,9 @@ def _under(root: Path, rel: str) -> Path:
         for form in ("NFC", "NFD"):
             for base in (root, root.parent) if "/" in tail else (root,):  # a bare name only in the list's own folder
                 candidate = base / unicodedata.normalize(form, tail)
-                if _is_file(candidate):
+                if is_file(candidate):
                     return candidate
     return root / text if "\\" in rel else first
-
-
-def _is_file(path: Path) -> bool:
-    """Path.is_file, False for a name the file system refuses (too long, a NUL byte)."""
-    try:
-        return path.is_file()
-    except (OSError, ValueError):
-        return False
 
 
 DUPLICATE = "duplicate_entry"  # a label file listing an image it already listed (the first line counts)
@@ -662,7 +654,7 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
     for i, (row, raw) in enumerate(_file_rows(path)):
         # A first line that names neither a file nor an image is a header (JSON, JSONL and .mat have none).
         if i == 0 and path.suffix.lower() not in (".json", ".jsonl", ".mat") and (
-                row is None or not _under(root, row[0]).is_file() and Path(row[0]).suffix.lower() not in IMAGE_EXTENSIONS):
+                row is None or not _under(root, row[0]).is_file() and not _is_image_name(row[0])):
             continue
         # A line that cannot be split into path and label is counted, not fatal; a listed but absent file is
         # left to prepare_split, which counts it as missing_file.
@@ -702,7 +694,7 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
             return (tail.strip(), _unquote(head)), line
     # 'image.ext label': the path ends at the first word with an image extension, so 'my photo.jpg Hello' reads too.
     words = line.split(" ")
-    end = next((i for i, w in enumerate(words) if Path(w).suffix.lower() in IMAGE_EXTENSIONS), None)
+    end = next((i for i, w in enumerate(words) if _is_image_name(w)), None)
     label = " ".join(words[end + 1:]).strip() if end is not None else ""
     return ((" ".join(words[:end + 1]).strip(), label) if label else None), line
 

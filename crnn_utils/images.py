@@ -99,15 +99,19 @@ def _jpeg_truncated(data: bytes | np.ndarray) -> bool:
     return not data.rstrip(b"\0").endswith(b"\xff\xd9")
 
 
+def is_file(path: PathLike) -> bool:
+    """Path.is_file, False for a name the file system refuses (over 255 bytes, a NUL byte) instead of an error."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode an image file to uint8 (H, W), (H, W, 3) RGB or (H, W, 4) RGBA, upright per EXIF; raises ImageError with a countable reason."""
     p = Path(path)
     # 1. Cheap checks before decoding anything. A name the file system refuses (over 255 bytes) names no file either.
-    try:
-        exists = p.is_file()
-    except OSError:
-        exists = False
-    if not exists:
+    if not is_file(p):
         raise ImageError(MISSING_FILE, path)
     if p.stat().st_size == 0:
         raise ImageError(EMPTY_FILE, path)

@@ -211,23 +211,23 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
     out["skipped"] = dict(stats.skipped)
     out["misread"] = [{"path": r.path, "label": r.label, "read": res.text, "error": res.error}
                       for r, res in zip(records, first) if res.text.lower() != r.label.lower()][:12]
-    by_height: dict[int, list[int]] = {}
-    for i, record in enumerate(records):
+    def any_case_by(keys: Sequence) -> dict:
+        """{key: {"n", "word_acc_ci"}} of the first decoder, one key per record, sorted by key."""
+        members: dict = {}
+        for i, key in enumerate(keys):
+            members.setdefault(key, []).append(i)
+        return {str(k): {"n": len(idx), "word_acc_ci": word_accuracy(
+                    [labels[i] for i in idx], [first[i].text for i in idx], case_sensitive=False)}
+                for k, idx in sorted(members.items())}
+
+    def height(path: str) -> int:
         try:
-            size = image_size(record.path)
+            size = image_size(path)
         except ImageError:
             size = None
-        by_height.setdefault(size[1] if size else 0, []).append(i)  # unreadable: height 0
-    out[f"{decoders[0]}_any_case_by_height"] = {
-        str(h): {"n": len(idx), "word_acc_ci": word_accuracy([labels[i] for i in idx], [first[i].text for i in idx],
-                                                             case_sensitive=False)}
-        for h, idx in sorted(by_height.items())}
+        return size[1] if size else 0  # unreadable: height 0
+
+    out[f"{decoders[0]}_any_case_by_height"] = any_case_by([height(r.path) for r in records])
     if groups is not None:
-        by_group: dict[str, list[int]] = {}
-        for i, record in enumerate(records):
-            by_group.setdefault(groups.get(Path(record.path).name, "other"), []).append(i)
-        out[f"{decoders[0]}_any_case_by_group"] = {
-            g: {"n": len(idx), "word_acc_ci": word_accuracy([labels[i] for i in idx], [first[i].text for i in idx],
-                                                            case_sensitive=False)}
-            for g, idx in sorted(by_group.items())}
+        out[f"{decoders[0]}_any_case_by_group"] = any_case_by([groups.get(Path(r.path).name, "other") for r in records])
     return out
