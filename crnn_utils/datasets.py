@@ -14,8 +14,9 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .charset import Charset
-from .images import IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, ImageError, is_file, load_image, preprocess
+from .charset import Charset, ctc_min_steps
+from .images import (IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, UNSUPPORTED_EXTENSIONS, ImageError, is_file,
+                     fit_size, load_image, preprocess)
 
 SPLITS = ("train", "val", "test")
 
@@ -66,17 +67,30 @@ class PrepareStats:
         return {"used": self.used, "skipped": dict(self.skipped), "seen": self.seen, "skipped_examples": self.examples}
 
 
+# Skip reasons for images that decode but cannot carry their label (dataset.json keys).
+TOO_SMALL = "too_small"  # fewer than MIN_ROWS rows or MIN_COLUMNS columns: a 1x1 image, a cropping slip
+TOO_NARROW = "too_narrow_for_label"  # resized, it spans fewer CTC steps than its label needs: a vertical or rotated crop
+MIN_ROWS, MIN_COLUMNS = 4, 2
+
+
 def _load_one(record: Record, charset: Charset, steps: int, width: int,
               max_stretch: float) -> tuple[Record, np.ndarray | None, str | None]:
     reason = charset.skip_reason(record.label, steps)
     if reason is not None:
         return record, None, reason
     try:
-        img = preprocess(load_image(record.path), IMG_HEIGHT, width, max_stretch)
+        raw = load_image(record.path)
+        img = preprocess(raw, IMG_HEIGHT, width, max_stretch)
     except ImageError as e:
         return record, None, e.reason
     except Exception:  # anything a codec throws on a damaged file
         return record, None, "unreadable_image"
+    h, w = raw.shape[:2]
+    if h < MIN_ROWS or w < MIN_COLUMNS:
+        return record, None, TOO_SMALL
+    # Text the model reads left to right: the ink must span at least one time step per character (and blank).
+    if fit_size(h, w, IMG_HEIGHT, width, max_stretch)[1] * (steps + 1) // width < ctc_min_steps(record.label):
+        return record, None, TOO_NARROW
     return record, np.round(img[..., 0] * 255).astype(np.uint8), None
 
 
@@ -418,7 +432,7 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     path = Path(data_dir).expanduser().resolve()
     if not path.exists():
         raise FileNotFoundError(f"data_dir '{data_dir}' does not exist: give a folder of images or its label file")
-    if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
+    if path.is_file() and _is_image_name(path.name):
         raise ValueError(f"data_dir '{data_dir}' is an image: give the folder that holds the images, or their label file")
     if path.name in (LMDB_FILE, "lock.mdb") and path.is_file():
         path = path.parent
@@ -431,10 +445,16 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     label_file = find_label_file(path)
     if label_file is not None:
         return "label_file", root, label_file
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-    if not files and (lmdbs := sorted(p.parent for p in root.rglob(LMDB_FILE))):
-        return "lmdb", root, lmdbs  # e.g. the evaluation folder of IIIT5k_3000/, SVT/, IC13_857/, ...
-    if not files:
+    # Files of a format OpenCV does not decode (HEIC, ...) are listed too: prepare_split counts them as unsupported_format.
+    files = sorted(p for p in root.rglob("*") if _is_image_name(p.name) and p.is_file())
+    if not any(p.suffix.lower() in IMAGE_EXTENSIONS for p in files):
+        if lmdbs := sorted(p.parent for p in root.rglob(LMDB_FILE)):
+            return "lmdb", root, lmdbs  # e.g. the evaluation folder of IIIT5k_3000/, SVT/, IC13_857/, ...
+        if files:
+            kinds = Counter(p.suffix.lower() for p in files)
+            raise ValueError(f"folder '{data_dir}' has only images OpenCV does not decode ("
+                             + ", ".join(f"{n} {ext}" for ext, n in kinds.most_common())
+                             + f", e.g. '{files[0].name}'): convert them to PNG or JPEG first")
         raise ValueError(f"folder '{data_dir}' has no images: expected files ending in "
                          f"{', '.join(IMAGE_EXTENSIONS)}, or one of {', '.join(LABEL_FILES)}, or an LMDB (data.mdb)")
     # 2. Ground-truth sidecars as tesstrain and OCRopus keep them: word.png next to word.gt.txt.
@@ -700,8 +720,9 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
 
 
 def _is_image_name(text: str) -> bool:
-    """Whether text, stripped, ends in an image extension."""
-    return Path(text.strip()).suffix.lower() in IMAGE_EXTENSIONS
+    """Whether text, stripped, ends in an image extension (one OpenCV decodes here or one of UNSUPPORTED_EXTENSIONS)."""
+    suffix = Path(text.strip()).suffix.lower()
+    return suffix in IMAGE_EXTENSIONS or suffix in UNSUPPORTED_EXTENSIONS
 
 
 def _is_number(text: str) -> bool:
@@ -788,16 +809,23 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
     lines = iter(f)
     first = next(lines, "")
     sep = ";" if first.count(";") > first.count(",") else ","
-    cols = (0, 1)
+    cols, width = (0, 1), None
+    last = [""]  # the text line the reader took last: a row's own text, for labels with an unquoted separator
+
+    def feed() -> Iterator[str]:
+        for line in itertools.chain([first], lines):
+            last[0] = line
+            yield line
+
     # skipinitialspace: 'word_1.png, "Hello, World"' (ICDAR's gt.txt saved as .csv) keeps its quoted comma.
-    for i, fields in enumerate(csv.reader(itertools.chain([first], lines), delimiter=sep, skipinitialspace=True)):
+    for i, fields in enumerate(csv.reader(feed(), delimiter=sep, skipinitialspace=True)):
         raw = sep.join(fields)
         lower = [x.strip().lower() for x in fields]
         if i == 0:
             p = next((lower.index(n) for n in PATH_COLUMNS if n in lower), None)
             q = next((lower.index(n) for n in LABEL_COLUMNS if n in lower), None)
             if p is not None and q is not None:
-                cols = (p, q)
+                cols, width = (p, q), len(fields)
                 yield (fields[p], fields[q]), raw  # the header: read_folder's first-line rule drops it
                 continue
         if cols == (0, 1) and len(fields) >= 2 and not _is_image_name(fields[0]):
@@ -805,10 +833,24 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
             # the label the field after it (before it when the path comes last).
             at = next((j for j, x in enumerate(fields) if _is_image_name(x)), None)
             if at is not None:
-                yield (fields[at].strip(), fields[at + 1] if at + 1 < len(fields) else fields[at - 1]), raw
+                label = _csv_tail(fields, at + 1, width, sep, last[0]) if at + 1 < len(fields) else fields[at - 1]
+                yield (fields[at].strip(), label), raw
                 continue
         ok = len(fields) > max(cols)
-        yield ((fields[cols[0]].strip(), fields[cols[1]]) if ok else None), raw
+        label = _csv_tail(fields, cols[1], width, sep, last[0]) if ok and cols[1] > cols[0] else fields[cols[1]] if ok else ""
+        yield ((fields[cols[0]].strip(), label) if ok else None), raw
+
+
+def _csv_tail(fields: list[str], start: int, width: int | None, sep: str, line: str) -> str:
+    """The label of a CSV row from column `start` on: 'a.png,Hello, World' (more fields than the header names, or no
+    header) has an unquoted separator in its label and keeps it, less trailing scores; other rows give fields[start]."""
+    rest = fields[start:]
+    while len(rest) > 1 and _is_number(rest[-1]):  # 'a.png,Hello,0.98': a score, not part of the word
+        rest.pop()
+    if len(rest) == 1 or width is not None and start + 1 < width or '"' in line:
+        return rest[0]
+    parts = line.rstrip("\r\n").split(sep)[start:start + len(rest)]  # the row's own text: spaces after a comma kept
+    return sep.join(parts) if sep.join(x.lstrip() for x in parts) == sep.join(rest) else sep.join(rest)
 
 
 def split_records(records: Sequence[Record], n_val: int, n_test: int, seed: int = 0) -> dict[str, list[Record]]:

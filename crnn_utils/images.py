@@ -15,6 +15,9 @@ MAX_PIXELS = 50_000_000  # refuse larger images before decoding them (decompress
 # Every extension OpenCV decodes here, the aliases a browser's "Save image as" writes (.jfif, .jpe) included.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif",
                     ".pbm", ".pgm", ".ppm", ".pnm")
+# Image formats people have that OpenCV does not decode here (phone photos, camera raw, layered, icons): listed so
+# that a folder or label file naming them counts them as unsupported_format, with what to do, not as malformed lines.
+UNSUPPORTED_EXTENSIONS = (".heic", ".heif", ".jxl", ".psd", ".exr", ".ico", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw")
 _GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as OpenCV and TF use
 
 PathLike = Union[str, os.PathLike]
@@ -35,6 +38,7 @@ UNREADABLE = "unreadable_image"
 TOO_LARGE = "too_large"
 TRUNCATED = "truncated_image"
 NOT_PERMITTED = "permission_denied"
+UNSUPPORTED = "unsupported_format"
 
 
 def image_size(path: PathLike) -> tuple[int, int] | None:
@@ -130,6 +134,9 @@ def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     # 3. Decode with OpenCV (keeps alpha so it can be composited over white).
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
+        kind = _unsupported_kind(data, p.suffix)
+        if kind:
+            raise ImageError(UNSUPPORTED, path, f"{kind}, which OpenCV does not decode: convert it to PNG or JPEG")
         raise ImageError(UNREADABLE, path)
     if img.ndim == 2 and bytes(data[:4]) in (b"II*\0", b"MM\0*"):  # OpenCV drops a grey TIFF's alpha: Pillow keeps it
         img = _tiff_grey_alpha(p, img)
@@ -146,6 +153,17 @@ def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     if img.ndim == 3:
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     return img
+
+
+def _unsupported_kind(data: np.ndarray, suffix: str) -> str:
+    """The format of bytes OpenCV could not decode, when it is one it never decodes here (HEIC by its bytes, so an
+    iPhone photo saved as .jpg too; JPEG XL; the UNSUPPORTED_EXTENSIONS); "" for a damaged file of a decodable format."""
+    head = bytes(data[:16])
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"):
+        return "HEIC/HEIF"
+    if head[:2] == b"\xff\x0a" or head[:12] == b"\0\0\0\x0cJXL \r\n\x87\n":
+        return "JPEG XL"
+    return suffix.lower().lstrip(".").upper() if suffix.lower() in UNSUPPORTED_EXTENSIONS else ""
 
 
 def _tiff_grey_alpha(path: Path, img: np.ndarray) -> np.ndarray:

@@ -719,3 +719,83 @@ def test_read_folder_takes_a_bare_name_only_from_the_lists_own_folder(tmp_path: 
     (tmp_path / "train" / "labels.tsv").write_text("a.png\tHello\nb.png\tWorld\n")
     records = read_folder(tmp_path / "train")
     assert records[0].path == str(tmp_path / "train" / "a.png") and not Path(records[0].path).is_file()
+
+
+# ---- what the third probe left (session 18): commas in CSV labels, formats OpenCV lacks, crops that cannot hold text ----
+
+@pytest.mark.parametrize("text", [
+    "file_name,text\na.png,Hello, World\nb.png,Hi\nc.png,end,\n",  # the header names two columns, rows hold more
+    "a.png,Hello, World\nb.png,Hi\nc.png,end,\n",  # no header
+    "a.png,Hello, World,0.97\nb.png,Hi,0.5\nc.png,end,,0.9\n",  # no header, a score after each label
+    "0,a.png,Hello, World\n1,b.png,Hi\n2,c.png,end,\n",  # an index column first
+])
+def test_read_folder_keeps_an_unquoted_comma_in_a_csv_label(tmp_path: Path, text: str) -> None:
+    _images(tmp_path, ["a.png", "b.png", "c.png"])
+    (tmp_path / "labels.csv").write_text(text)
+    assert _rel(read_folder(tmp_path), tmp_path) == [("a.png", "Hello, World"), ("b.png", "Hi"), ("c.png", "end,")]
+
+
+def test_read_folder_csv_columns_after_the_label_stay_out_of_it(tmp_path: Path) -> None:
+    _images(tmp_path, ["a.png", "b.png"])
+    (tmp_path / "labels.csv").write_text('file_name,text,split\na.png,Hello,train\nb.png,"Hi, you",val\n')
+    assert _rel(read_folder(tmp_path), tmp_path) == [("a.png", "Hello"), ("b.png", "Hi, you")]
+
+
+HEIC = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(200)  # an iPhone photo's first bytes
+
+
+def test_formats_opencv_does_not_decode_are_counted_as_such(tmp_path: Path) -> None:
+    from crnn_utils.recognizer import list_images
+
+    _images(tmp_path, ["Hello.png"])
+    (tmp_path / "World.heic").write_bytes(HEIC)
+    (tmp_path / "Photo.jpg").write_bytes(HEIC)  # a phone's HEIC saved under .jpg
+    (tmp_path / "Shop.jxl").write_bytes(b"\xff\x0a" + bytes(100))
+    (tmp_path / "Damaged.jpg").write_bytes(b"\xff\xd8" + bytes(100) + b"\xff\xd9")  # a JPEG OpenCV could read, damaged
+    for name, kind in [("World.heic", "HEIC/HEIF"), ("Photo.jpg", "HEIC/HEIF"), ("Shop.jxl", "JPEG XL")]:
+        with pytest.raises(ImageError, match=f"{kind}.*convert it to PNG or JPEG") as err:
+            load_image(tmp_path / name)
+        assert err.value.reason == "unsupported_format"
+    records = read_folder(tmp_path)
+    assert sorted(r.label for r in records) == ["Damaged", "Hello", "Photo", "Shop", "World"]
+    stats = prepare_split(records, Charset.seed(), tmp_path / "out", "train", progress=False)
+    assert stats.used == 1 and stats.skipped == {"unsupported_format": 3, "unreadable_image": 1}
+    assert [p.name for p in list_images(tmp_path)] == ["Damaged.jpg", "Hello.png", "Photo.jpg", "Shop.jxl", "World.heic"]
+
+
+def test_a_label_file_line_naming_a_heic_image_is_not_malformed(tmp_path: Path) -> None:
+    _images(tmp_path, ["a.png"])
+    (tmp_path / "b.HEIC").write_bytes(HEIC)
+    (tmp_path / "labels.txt").write_text("a.png Hello\nb.HEIC World\n")
+    reader = PrepareStats()
+    records = read_folder(tmp_path, reader)
+    assert _rel(records, tmp_path) == [("a.png", "Hello"), ("b.HEIC", "World")] and not reader.skipped
+    stats = prepare_split(records, Charset.seed(), tmp_path / "out", "train", progress=False)
+    assert stats.used == 1 and stats.skipped == {"unsupported_format": 1}
+
+
+def test_a_folder_of_heic_photos_only_says_to_convert_them(tmp_path: Path) -> None:
+    for name in ("Hello.heic", "World.heic", "Shop.HEIC"):
+        (tmp_path / name).write_bytes(HEIC)
+    with pytest.raises(ValueError, match=r"only images OpenCV does not decode \(3 \.heic, e\.g\. 'Hello\.heic'\)"):
+        read_folder(tmp_path)
+    with pytest.raises(ValueError, match="is an image"):
+        read_folder(tmp_path / "Hello.heic")
+
+
+def test_prepare_split_skips_crops_too_small_or_too_narrow_for_their_label(tmp_path: Path) -> None:
+    # A 1x1 pixel and a 3-row sliver carry no word; a long word's crop standing on end (a vertical sign, a photo turned
+    # without its EXIF tag) resized to 32 rows spans fewer time steps than the label needs. A short one may not
+    # (standing HELLO, widened 2x, spans the 6 steps its letters and the blank between the Ls need): it is kept.
+    cv2.imwrite(str(tmp_path / "dot.png"), np.zeros((1, 1), np.uint8))
+    cv2.imwrite(str(tmp_path / "sliver.png"), np.zeros((3, 200), np.uint8))
+    cv2.imwrite(str(tmp_path / "standing.png"), np.ascontiguousarray(np.rot90(word_image("MONIKER"))))
+    cv2.imwrite(str(tmp_path / "short.png"), np.ascontiguousarray(np.rot90(word_image("HELLO"))))
+    cv2.imwrite(str(tmp_path / "lying.png"), word_image("HELLO"))
+    cv2.imwrite(str(tmp_path / "letter.png"), word_image("I")[:, :10])  # one narrow letter: 10 px hold one step
+    records = [Record(str(tmp_path / n), label) for n, label in
+               [("dot.png", "a"), ("sliver.png", "road"), ("standing.png", "MONIKER"), ("short.png", "HELLO"),
+                ("lying.png", "HELLO"), ("letter.png", "I")]]
+    stats = prepare_split(records, Charset.seed(), tmp_path / "out", "train", progress=False)
+    assert stats.used == 3 and stats.skipped == {"too_small": 2, "too_narrow_for_label": 1}
+    assert stats.examples["too_narrow_for_label"] == ["standing.png"]
