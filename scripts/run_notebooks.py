@@ -34,6 +34,14 @@ RESERVE_PER_01_SECOND = 0.45
 RESERVE_SECONDS = 30.0
 
 
+def _has_injected_cell(path: Path) -> bool:
+    """Whether a notebook carries papermill's injected-parameters cell from an earlier run."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
 def training_budget(default: float, minutes: float, elapsed: float, seconds_01: float) -> float:
     """Notebook 03's time budget (minutes) so that the chain ends within `minutes`: never above its own default."""
     left = minutes * 60.0 - elapsed - RESERVE_SECONDS - RESERVE_PER_01_SECOND * seconds_01
@@ -82,8 +90,12 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
         if key == "03":
             budget = given.get("time_budget_minutes", ast.literal_eval(known["time_budget_minutes"]["default"]))
             limit = cell_timeout(timeout, float(budget))
-        # Inject only what differs from the notebook's defaults, so a default run stays a clean copy.
+        # Inject only what differs from the notebook's defaults, so a default run stays a clean copy. But papermill
+        # replaces an injected-parameters cell only when it injects something: an executed copy committed with one
+        # (03's shortened budget of a slower machine) would keep it, and a default run would train for that instead.
         given = {k: v for k, v in given.items() if not _is_default(v, known[k]["default"])}
+        if not given and _has_injected_cell(src):
+            given = {"run_dir": str(run_dir)}
         t = time.time()
         print(f"== {name} ({', '.join(f'{k}={v!r}' for k, v in given.items())})", flush=True)
         # A relative input path: papermill records it in the executed notebook, which readers see.

@@ -71,3 +71,34 @@ def test_a_long_training_budget_is_not_cut_by_the_cell_timeout(monkeypatch, tmp_
                             Path(src).name[:2], execution_timeout))
     run_notebooks.run_chain(str(tmp_path / "r"), {"03": {"time_budget_minutes": 60.0}}, only=["02", "03"])
     assert limits == {"02": 1800, "03": 60 * 60 + 900}
+
+
+def test_a_stale_injected_cell_is_replaced_on_a_default_run(monkeypatch, tmp_path):
+    # papermill replaces an injected-parameters cell only when it injects something: session 14's committed 03 kept
+    # its slower machine's `time_budget_minutes = 10.6`, and every default `make run` after it trained 10.6 minutes.
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('run_dir = "runs/default"\nbudget = 15.0', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("budget = 10.6", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell("print(f'budget {budget}')"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "01_probe.ipynb")
+    monkeypatch.setattr(run_notebooks, "ROOT", tmp_path)
+    monkeypatch.setattr(run_notebooks, "NOTEBOOKS", ["01_probe.ipynb"])
+    monkeypatch.chdir(tmp_path)
+    run_notebooks.run_chain("runs/default", {}, timeout=120)
+    out = nbformat.read(tmp_path / "runs" / "default" / "01_probe.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert printed == "budget 15.0\n"
+
+
+@pytest.mark.parametrize("name", run_notebooks.NOTEBOOKS)
+def test_committed_notebooks_carry_no_injected_parameters(name):
+    # A reader who runs a committed notebook in JupyterLab would get the values of the run that executed it.
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    assert not [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
