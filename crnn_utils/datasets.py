@@ -15,8 +15,8 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from .charset import Charset, ctc_min_steps
-from .images import (IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, UNSUPPORTED_EXTENSIONS, ImageError, is_file,
-                     fit_size, load_image, preprocess)
+from .images import (IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, ImageError, fit_size, is_file, is_image_name,
+                     load_image, preprocess)
 
 SPLITS = ("train", "val", "test")
 
@@ -432,7 +432,7 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     path = Path(data_dir).expanduser().resolve()
     if not path.exists():
         raise FileNotFoundError(f"data_dir '{data_dir}' does not exist: give a folder of images or its label file")
-    if path.is_file() and _is_image_name(path.name):
+    if path.is_file() and is_image_name(path.name):
         raise ValueError(f"data_dir '{data_dir}' is an image: give the folder that holds the images, or their label file")
     if path.name in (LMDB_FILE, "lock.mdb") and path.is_file():
         path = path.parent
@@ -446,7 +446,7 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     if label_file is not None:
         return "label_file", root, label_file
     # Files of a format OpenCV does not decode (HEIC, ...) are listed too: prepare_split counts them as unsupported_format.
-    files = sorted(p for p in root.rglob("*") if _is_image_name(p.name) and p.is_file())
+    files = sorted(p for p in root.rglob("*") if is_image_name(p.name) and p.is_file())
     if not any(p.suffix.lower() in IMAGE_EXTENSIONS for p in files):
         if lmdbs := sorted(p.parent for p in root.rglob(LMDB_FILE)):
             return "lmdb", root, lmdbs  # e.g. the evaluation folder of IIIT5k_3000/, SVT/, IC13_857/, ...
@@ -674,7 +674,7 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
     for i, (row, raw) in enumerate(_file_rows(path)):
         # A first line that names neither a file nor an image is a header (JSON, JSONL and .mat have none).
         if i == 0 and path.suffix.lower() not in (".json", ".jsonl", ".mat") and (
-                row is None or not _under(root, row[0]).is_file() and not _is_image_name(row[0])):
+                row is None or not _under(root, row[0]).is_file() and not is_image_name(row[0])):
             continue
         # A line that cannot be split into path and label is counted, not fatal; a listed but absent file is
         # left to prepare_split, which counts it as missing_file.
@@ -700,29 +700,30 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
     line = line.rstrip("\r\n")
     if "\t" in line:
         fields = line.split("\t")
-        while len(fields) > 2 and _is_number(fields[-1]):  # 'a.png<TAB>Hello<TAB>0.98': a score, not the word
-            fields.pop()
+        fields = _without_scores(fields, keep=2)  # 'a.png<TAB>Hello<TAB>0.98': a score, not the word
         rel, label = fields[0], "\t".join(fields[1:])
-        if not _is_image_name(rel) and _is_image_name(label):  # 'Hello<TAB>a.png': the label first
+        if not is_image_name(rel) and is_image_name(label):  # 'Hello<TAB>a.png': the label first
             rel, label = label.strip(), rel
         return (rel, _unquote(label)), line
     for sep in (",", ";"):  # ';' where a European spreadsheet wrote the list
         head, found, tail = line.partition(sep)
-        if found and _is_image_name(head):
+        if found and is_image_name(head):
             return (head.strip(), _unquote(tail)), line
-        if found and _is_image_name(tail) and not _is_image_name(head):  # 'Hello,a.png'
+        if found and is_image_name(tail) and not is_image_name(head):  # 'Hello,a.png'
             return (tail.strip(), _unquote(head)), line
     # 'image.ext label': the path ends at the first word with an image extension, so 'my photo.jpg Hello' reads too.
     words = line.split(" ")
-    end = next((i for i, w in enumerate(words) if _is_image_name(w)), None)
+    end = next((i for i, w in enumerate(words) if is_image_name(w)), None)
     label = " ".join(words[end + 1:]).strip() if end is not None else ""
     return ((" ".join(words[:end + 1]).strip(), label) if label else None), line
 
 
-def _is_image_name(text: str) -> bool:
-    """Whether text, stripped, ends in an image extension (one OpenCV decodes here or one of UNSUPPORTED_EXTENSIONS)."""
-    suffix = Path(text.strip()).suffix.lower()
-    return suffix in IMAGE_EXTENSIONS or suffix in UNSUPPORTED_EXTENSIONS
+def _without_scores(fields: list[str], keep: int) -> list[str]:
+    """Fields less the numbers at their end (confidences after a label), keeping at least `keep` fields."""
+    end = len(fields)
+    while end > keep and _is_number(fields[end - 1]):
+        end -= 1
+    return fields[:end]
 
 
 def _is_number(text: str) -> bool:
@@ -828,10 +829,10 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
                 cols, width = (p, q), len(fields)
                 yield (fields[p], fields[q]), raw  # the header: read_folder's first-line rule drops it
                 continue
-        if cols == (0, 1) and len(fields) >= 2 and not _is_image_name(fields[0]):
+        if cols == (0, 1) and len(fields) >= 2 and not is_image_name(fields[0]):
             # No header named the columns: the path is the field that names an image ('Hello,a.png', an index first),
             # the label the field after it (before it when the path comes last).
-            at = next((j for j, x in enumerate(fields) if _is_image_name(x)), None)
+            at = next((j for j, x in enumerate(fields) if is_image_name(x)), None)
             if at is not None:
                 label = _csv_tail(fields, at + 1, width, sep, last[0]) if at + 1 < len(fields) else fields[at - 1]
                 yield (fields[at].strip(), label), raw
@@ -844,9 +845,7 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
 def _csv_tail(fields: list[str], start: int, width: int | None, sep: str, line: str) -> str:
     """The label of a CSV row from column `start` on: 'a.png,Hello, World' (more fields than the header names, or no
     header) has an unquoted separator in its label and keeps it, less trailing scores; other rows give fields[start]."""
-    rest = fields[start:]
-    while len(rest) > 1 and _is_number(rest[-1]):  # 'a.png,Hello,0.98': a score, not part of the word
-        rest.pop()
+    rest = _without_scores(fields[start:], keep=1)  # 'a.png,Hello,0.98': a score, not part of the word
     if len(rest) == 1 or width is not None and start + 1 < width or '"' in line:
         return rest[0]
     parts = line.rstrip("\r\n").split(sep)[start:start + len(rest)]  # the row's own text: spaces after a comma kept

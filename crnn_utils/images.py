@@ -103,6 +103,12 @@ def _jpeg_truncated(data: bytes | np.ndarray) -> bool:
     return not data.rstrip(b"\0").endswith(b"\xff\xd9")
 
 
+def is_image_name(name: str) -> bool:
+    """Whether a file name, stripped, ends in an image extension: one OpenCV decodes here or one of UNSUPPORTED_EXTENSIONS."""
+    suffix = Path(name.strip()).suffix.lower()
+    return suffix in IMAGE_EXTENSIONS or suffix in UNSUPPORTED_EXTENSIONS
+
+
 def is_file(path: PathLike) -> bool:
     """Path.is_file, False for a name the file system refuses (over 255 bytes, a NUL byte) instead of an error."""
     try:
