@@ -80,17 +80,17 @@ def _load_one(record: Record, charset: Charset, steps: int, width: int,
         return record, None, reason
     try:
         raw = load_image(record.path)
+        h, w = raw.shape[:2]
+        if h < MIN_ROWS or w < MIN_COLUMNS:
+            return record, None, TOO_SMALL
+        # Text the model reads left to right: the ink must span at least one time step per character (and blank).
+        if fit_size(h, w, IMG_HEIGHT, width, max_stretch)[1] * (steps + 1) // width < ctc_min_steps(record.label):
+            return record, None, TOO_NARROW
         img = preprocess(raw, IMG_HEIGHT, width, max_stretch)
     except ImageError as e:
         return record, None, e.reason
     except Exception:  # anything a codec throws on a damaged file
         return record, None, "unreadable_image"
-    h, w = raw.shape[:2]
-    if h < MIN_ROWS or w < MIN_COLUMNS:
-        return record, None, TOO_SMALL
-    # Text the model reads left to right: the ink must span at least one time step per character (and blank).
-    if fit_size(h, w, IMG_HEIGHT, width, max_stretch)[1] * (steps + 1) // width < ctc_min_steps(record.label):
-        return record, None, TOO_NARROW
     return record, np.round(img[..., 0] * 255).astype(np.uint8), None
 
 
