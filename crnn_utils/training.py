@@ -268,7 +268,8 @@ class ResumeState(keras.callbacks.Callback):
         self.model.save(tmp)
         tmp.replace(self.dir / "last.keras")  # atomic: a kill mid-save keeps the previous state
         state = {"epoch": epoch + 1, "best_val_loss": self.best_cb.best,
-                 "minutes": self.schedule.minutes_spent if self.schedule is not None else 0.0}
+                 "minutes": self.schedule.minutes_spent if self.schedule is not None else 0.0,
+                 "steps": int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))}
         (self.dir / "state.json").write_text(json.dumps(state))
 
 
@@ -364,6 +365,14 @@ class Throughput(keras.callbacks.Callback):
     def images_per_second(self) -> float:
         """Training images per second so far."""
         return self.images / self.seconds if self.seconds else 0.0
+
+
+def resumable_steps(ckpt_dir: str | Path) -> int:
+    """Optimizer steps trained by the run that ckpt_dir would resume (0 when there is nothing to resume)."""
+    ckpt_dir = Path(ckpt_dir)
+    if not (ckpt_dir / "last.keras").is_file() or not (ckpt_dir / "state.json").is_file():
+        return 0
+    return int(json.loads((ckpt_dir / "state.json").read_text()).get("steps", 0))
 
 
 def load_resume_state(ckpt_dir: str | Path) -> tuple[keras.Model | None, dict]:

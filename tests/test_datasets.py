@@ -176,6 +176,33 @@ def test_augment_draws_per_image_and_keeps_range() -> None:
     assert augment_tf(batch[0]).shape == batch.shape[1:]  # a single image works too
 
 
+def test_warp_shears_and_squeezes_a_share_of_the_batch_and_continues_the_background() -> None:
+    import tensorflow as tf
+
+    from crnn_utils.datasets import warp_tf
+
+    tf.random.set_seed(0)
+    img = np.ones((64, 32, 128, 1), np.float32)
+    img[:, 4:28, 60:64] = 0.0  # a black vertical bar on white
+    batch = tf.constant(img)
+    np.testing.assert_array_equal(warp_tf(batch, 0.0).numpy(), img)  # share 0: untouched
+    out = warp_tf(batch, 0.5).numpy()
+    top, bottom = out[:, 6:10].mean(axis=(1, 3)).argmin(axis=1), out[:, 22:26].mean(axis=(1, 3)).argmin(axis=1)
+    slanted = np.abs(top.astype(int) - bottom) >= 2  # sheared: the bar's top and bottom in different columns
+    changed = np.abs(out - img).max(axis=(1, 2, 3)) > 0.1
+    assert 10 <= slanted.sum() <= changed.sum() <= 50  # about half the images, one draw each
+    assert out[:, :, :40].min() > 0.99 and out[:, :, 90:].min() > 0.99  # no black fill at the borders
+    ink_rows = (out[changed][..., 0].min(axis=2) < 0.5).sum(axis=1)  # the bar's height (24 rows), where warped
+    assert ink_rows.max() <= 26 and ink_rows.min() >= 18 and ink_rows.mean() < 23  # squeezed by 0.95 to 1.25
+
+
+def test_warp_share_waits_for_the_data_to_repeat() -> None:
+    from crnn_utils.datasets import WARP_SHARE, warp_share
+
+    shares = [float(warp_share(seen, 1000)) for seen in (0, 999, 1000, 1500, 2000, 9000)]
+    assert shares == pytest.approx([0.0, 0.0, 0.0, WARP_SHARE / 2, WARP_SHARE, WARP_SHARE])
+
+
 def test_official_splits_are_read_separately(mjsynth: Path) -> None:
     files = check_mjsynth_dir(mjsynth)
     assert {k: p.name for k, p in files.items()} == {

@@ -78,6 +78,8 @@ def test_resume_reaches_same_epoch_count_as_uninterrupted(tmp_path, tiny_shards)
     _, rows_1, initial_1, _ = _fit(tmp_path / "resumed", tiny_shards, epochs=1)
     state = json.loads((tmp_path / "resumed" / "checkpoints" / "state.json").read_text())
     assert state["epoch"] == 1 and initial_1 == 0 and len(rows_1) == 1
+    assert training.resumable_steps(tmp_path / "resumed" / "checkpoints") == STEPS  # where the warp ramp resumes
+    assert training.resumable_steps(tmp_path / "nothing_here") == 0
     _, rows_2, initial_2, note = _fit(tmp_path / "resumed", tiny_shards, epochs=3)
     assert initial_2 == 1 and "resumed" in note
     assert len(rows_2) == len(rows_full) == 3
