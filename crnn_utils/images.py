@@ -166,7 +166,11 @@ def _unsupported_kind(data: np.ndarray, suffix: str) -> str:
     iPhone photo saved as .jpg too; JPEG XL; the UNSUPPORTED_EXTENSIONS); "" for a damaged file of a decodable format."""
     head = bytes(data[:16])
     if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"):
-        return "HEIC/HEIF"
+        # mif1/msf1 are HEIF's generic brands, which AVIF files carry too: their compatible brands then name AVIF.
+        brands = bytes(data[16:min(int.from_bytes(head[:4], "big"), 256)])
+        is_avif = head[8:12] in (b"mif1", b"msf1") and any(brands[i:i + 4] in (b"avif", b"avis")
+                                                            for i in range(0, len(brands) - 3, 4))
+        return "" if is_avif else "HEIC/HEIF"
     if head[:2] == b"\xff\x0a" or head[:12] == b"\0\0\0\x0cJXL \r\n\x87\n":
         return "JPEG XL"
     return suffix.lower().lstrip(".").upper() if suffix.lower() in UNSUPPORTED_EXTENSIONS else ""

@@ -790,6 +790,19 @@ def test_formats_opencv_does_not_decode_are_counted_as_such(tmp_path: Path) -> N
     assert [p.name for p in list_images(tmp_path)] == ["Damaged.jpg", "Hello.png", "Photo.jpg", "Shop.jxl", "World.heic"]
 
 
+def test_a_damaged_avif_under_heifs_generic_brand_is_unreadable_not_heic(tmp_path: Path) -> None:
+    # AVIF files may name HEIF's generic brand first (mif1) and "avif" among their compatible brands: OpenCV decodes
+    # AVIF here, so a damaged one is unreadable_image, while the same brand with only HEIC brands stays HEIC.
+    (tmp_path / "a.avif").write_bytes(b"\0\0\0\x1cftypmif1\0\0\0\0mif1avifmiaf" + bytes(200))
+    (tmp_path / "b.heic").write_bytes(b"\0\0\0\x18ftypmif1\0\0\0\0mif1heic" + bytes(200))
+    with pytest.raises(ImageError) as err:
+        load_image(tmp_path / "a.avif")
+    assert err.value.reason == "unreadable_image"
+    with pytest.raises(ImageError, match="HEIC/HEIF") as err:
+        load_image(tmp_path / "b.heic")
+    assert err.value.reason == "unsupported_format"
+
+
 def test_a_label_file_line_naming_a_heic_image_is_not_malformed(tmp_path: Path) -> None:
     _images(tmp_path, ["a.png"])
     (tmp_path / "b.HEIC").write_bytes(HEIC)
