@@ -198,8 +198,8 @@ def make_dataset(
 ):
     """tf.data from shards: batch the records, parse and (augment) whole batches, prefetch -> (images, labels).
 
-    With `augment`, `pass_images` (the split's size) holds the geometric warp back until the stream repeats (see
-    `warp_share`); `images_seen` is what a resumed run already trained on. Without it, the warp runs from the start.
+    With `augment`, `pass_images` (the split's size) lets the geometric warp in once the stream repeats (`warp_ramp`);
+    `images_seen` is what a resumed run already trained on. Without `pass_images` nothing is warped.
     """
     import tensorflow as tf
 
@@ -222,7 +222,7 @@ def make_dataset(
         ids = tf.ensure_shape(tf.cast(ids, tf.int32), [None, max_label_len])
         if augment:
             seen = tf.cast(images_seen + index * batch_size, tf.float32)
-            img = augment_tf(img, seed, warp_share(seen, pass_images) if pass_images else WARP_SHARE)
+            img = augment_tf(img, seed, warp_ramp(seen, pass_images) if pass_images else 0.0)
         return (img, ids, ex["label"]) if with_text else (img, ids)
 
     ds = tf.data.TFRecordDataset(list(paths), num_parallel_reads=min(len(paths), 4))
@@ -239,11 +239,12 @@ TF_DECODES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif")  # what 
 
 def make_file_dataset(records, charset, batch_size: int, max_label_len: int, width: int = 128,
                       shuffle: bool = False, augment: bool = False, repeat: bool = False, seed: int = 0,
-                      max_stretch: float = MAX_STRETCH):
+                      max_stretch: float = MAX_STRETCH, images_seen: int = 0):
     """tf.data straight from JPEG/PNG/BMP/GIF files (no shards): read, decode_tf, preprocess_tf, (augment), batch.
 
     TensorFlow's decoders keep pixels as stored: no EXIF turn, no GIF transparency. Phone photos and other formats
-    belong in prepare_split, which reads every file through load_image and counts what it cannot use.
+    belong in prepare_split, which reads every file through load_image and counts what it cannot use. With
+    `augment`, the geometric warp comes in once the files repeat (`warp_ramp`), `images_seen` after a resume.
     """
     import tensorflow as tf
 
@@ -267,12 +268,14 @@ def make_file_dataset(records, charset, batch_size: int, max_label_len: int, wid
         ds = ds.repeat()
 
     # 2. Read, decode and preprocess in parallel, with the same preprocessing as inference (preprocess_tf).
-    def load(path, ids):
+    def load(index, path_ids):
+        path, ids = path_ids
         img = preprocess_tf(decode_tf(tf.io.read_file(path)), IMG_HEIGHT, width, max_stretch)
-        return (augment_tf(img, seed) if augment else img), ids
+        share = warp_ramp(images_seen + index, len(usable))  # the warp once the files repeat, as make_dataset
+        return (augment_tf(img, seed, share) if augment else img), ids
 
     # 3. A file that fails to decode is dropped instead of stopping training (prepare_split counts them).
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    ds = ds.enumerate().map(load, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -280,22 +283,25 @@ def make_file_dataset(records, charset, batch_size: int, max_label_len: int, wid
 WARP_SHARE, WARP_SHEAR, WARP_SQUEEZE, WARP_SHIFT = 0.5, 0.3, (0.95, 1.25), 2.0
 
 
-def warp_share(images_seen, pass_images: int):
-    """The share of a batch to warp after `images_seen` images of a split of `pass_images`: 0 on the first pass, WARP_SHARE from the third."""
+def warp_ramp(images_seen, pass_images: int):
+    """The share of images to warp after `images_seen` of a split of `pass_images`: 0, then up to WARP_SHARE."""
     import tensorflow as tf
 
-    # A model that has seen few of the words gains nothing from distorting them (measured at 64k images: 1 point
-    # lost); one that sees each word many times overfits without it. So warp ramps in over the second pass.
+    # A model that has seen few of the words gains nothing from distorting them (at 64k images, one pass, warping
+    # from the start cost 1-2 points); one that sees each word many times overfits without it. So the share is 0 on
+    # the first pass, rises linearly over the second, and stays at WARP_SHARE from the third.
     passes = tf.cast(images_seen, tf.float32) / float(max(1, pass_images))
     return WARP_SHARE * tf.clip_by_value(passes - 1.0, 0.0, 1.0)
 
 
 def warp_tf(images, share=WARP_SHARE):
-    """Shear, squeeze vertically and shift a random `share` of a (B, 32, W, 1) batch, one draw per image; borders continued."""
+    """Shear, shrink vertically and shift a random `share` of a (B, 32, W, 1) batch; borders continued."""
     import tensorflow as tf
 
-    # One ImageProjectiveTransformV3 for the whole batch (about 2 ms for 32 images). The text is never narrowed:
-    # thin letters would lose the time steps `max_stretch` gave them (session 12).
+    # One ImageProjectiveTransformV3 for the whole batch (about 2 ms for 32 images), skipped when share is 0. The
+    # text is never narrowed: thin letters would lose the time steps `max_stretch` gave them (session 12). Sampling
+    # rows 0.95-1.25x apart leaves the text 0.8-1.05 of its height; the edge rows continue outward (NEAREST), so a
+    # crop tight to its ink can get short streaks above or below, as a smudged print would.
     b, h = tf.shape(images)[0], tf.cast(tf.shape(images)[1], tf.float32)
     draw = lambda lo, hi: tf.random.uniform([b], lo, hi)
     on = tf.cast(draw(0.0, 1.0) < share, tf.float32)
@@ -304,12 +310,14 @@ def warp_tf(images, share=WARP_SHARE):
     dy = draw(-WARP_SHIFT, WARP_SHIFT) * on
     cy, zero, one = (h - 1.0) / 2.0, tf.zeros([b]), tf.ones([b])
     transform = tf.stack([one, k, -k * cy, zero, s, cy - s * cy + dy, zero, zero], axis=1)
-    return tf.raw_ops.ImageProjectiveTransformV3(images=images, transforms=transform, output_shape=tf.shape(images)[1:3],
-                                                 fill_value=0.0, interpolation="BILINEAR", fill_mode="NEAREST")
+    warp = lambda: tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transform, output_shape=tf.shape(images)[1:3], fill_value=0.0,
+        interpolation="BILINEAR", fill_mode="NEAREST")
+    return tf.cond(tf.reduce_max(on) > 0, warp, lambda: tf.identity(images))
 
 
-def augment_tf(images, seed: int = 0, warp=WARP_SHARE):
-    """Augmentation of preprocessed images, one draw per image: a geometric warp for a `warp` share, contrast, brightness, polarity, blur, noise.
+def augment_tf(images, seed: int = 0, warp_share=WARP_SHARE):
+    """Augment preprocessed images, one draw each: warp (a share), contrast, brightness, polarity, blur, noise.
 
     Takes one (32, W, 1) image or a batch (B, 32, W, 1); a batch is augmented with a handful of vectorised ops.
     """
@@ -318,8 +326,8 @@ def augment_tf(images, seed: int = 0, warp=WARP_SHARE):
     single = images.shape.rank == 3
     img = images[None] if single else images
     per_image = lambda lo=0.0, hi=1.0: tf.random.uniform([tf.shape(img)[0], 1, 1, 1], lo, hi)
-    # 1. Shear, vertical squeeze and shift (warp_tf), for the share `warp` of images.
-    img = warp_tf(img, warp)
+    # 1. Shear, vertical shrink and shift (warp_tf), for a share of the images.
+    img = warp_tf(img, warp_share)
     # 2. Contrast and brightness around each image's mean, then a polarity flip for 10 % of images.
     mean = tf.reduce_mean(img, axis=[1, 2, 3], keepdims=True)
     img = (img - mean) * per_image(0.75, 1.25) + mean + per_image(-0.1, 0.1)

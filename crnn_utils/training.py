@@ -256,7 +256,7 @@ class BestCheckpoint(keras.callbacks.Callback):
 
 
 class ResumeState(keras.callbacks.Callback):
-    """Save the training model (weights + optimizer), the epoch and the training minutes after every epoch."""
+    """Save the training model (weights + optimizer), the epoch, its optimizer steps and the minutes after every epoch."""
 
     def __init__(self, ckpt_dir: str | Path, best_cb: BestCheckpoint, schedule: Schedule | None = None) -> None:
         super().__init__()

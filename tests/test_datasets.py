@@ -196,11 +196,33 @@ def test_warp_shears_and_squeezes_a_share_of_the_batch_and_continues_the_backgro
     assert ink_rows.max() <= 26 and ink_rows.min() >= 18 and ink_rows.mean() < 23  # squeezed by 0.95 to 1.25
 
 
-def test_warp_share_waits_for_the_data_to_repeat() -> None:
-    from crnn_utils.datasets import WARP_SHARE, warp_share
+def test_warp_ramp_waits_for_the_data_to_repeat() -> None:
+    from crnn_utils.datasets import WARP_SHARE, warp_ramp
 
-    shares = [float(warp_share(seen, 1000)) for seen in (0, 999, 1000, 1500, 2000, 9000)]
+    shares = [float(warp_ramp(seen, 1000)) for seen in (0, 999, 1000, 1500, 2000, 9000)]
     assert shares == pytest.approx([0.0, 0.0, 0.0, WARP_SHARE / 2, WARP_SHARE, WARP_SHARE])
+
+
+def test_make_dataset_passes_the_ramp_of_each_batch_to_augmentation(tmp_path: Path, monkeypatch) -> None:
+    import tensorflow as tf
+
+    from crnn_utils import datasets
+
+    charset = Charset.seed()
+    records = []
+    for i in range(8):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((32, 64), 200, np.uint8))
+        records.append(Record(str(tmp_path / f"{i}.png"), "ab"))
+    prepare_split(records, charset, tmp_path / "data", "train", progress=False)
+    shards = datasets.shard_paths(tmp_path / "data", "train")
+    # Each batch comes out filled with the warp share augment_tf was given for it.
+    monkeypatch.setattr(datasets, "augment_tf", lambda img, seed, share: tf.fill(tf.shape(img), tf.cast(share, tf.float32)))
+    share = lambda **kw: [float(x[0, 0, 0, 0]) for x, _ in datasets.make_dataset(
+        shards, 4, 4, charset.blank, augment=True, repeat=True, **kw).take(6)]
+    half = datasets.WARP_SHARE / 2
+    assert share(pass_images=8) == pytest.approx([0, 0, 0, half, datasets.WARP_SHARE, datasets.WARP_SHARE])
+    assert share(pass_images=8, images_seen=12) == pytest.approx([half] + [datasets.WARP_SHARE] * 5)  # resumed
+    assert share() == [0.0] * 6  # without the split's size, nothing is warped
 
 
 def test_official_splits_are_read_separately(mjsynth: Path) -> None:

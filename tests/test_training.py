@@ -80,6 +80,9 @@ def test_resume_reaches_same_epoch_count_as_uninterrupted(tmp_path, tiny_shards)
     assert state["epoch"] == 1 and initial_1 == 0 and len(rows_1) == 1
     assert training.resumable_steps(tmp_path / "resumed" / "checkpoints") == STEPS  # where the warp ramp resumes
     assert training.resumable_steps(tmp_path / "nothing_here") == 0
+    (tmp_path / "resumed" / "checkpoints" / "state.json").write_text(json.dumps({"epoch": 1}))  # before session 19
+    assert training.resumable_steps(tmp_path / "resumed" / "checkpoints") == 0
+    (tmp_path / "resumed" / "checkpoints" / "state.json").write_text(json.dumps(state))
     _, rows_2, initial_2, note = _fit(tmp_path / "resumed", tiny_shards, epochs=3)
     assert initial_2 == 1 and "resumed" in note
     assert len(rows_2) == len(rows_full) == 3
