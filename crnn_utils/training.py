@@ -367,21 +367,25 @@ class Throughput(keras.callbacks.Callback):
         return self.images / self.seconds if self.seconds else 0.0
 
 
+def _saved_state(ckpt_dir: Path) -> dict | None:
+    """state.json of a resumable run in ckpt_dir (its last.keras beside it), or None."""
+    if not (ckpt_dir / "last.keras").is_file() or not (ckpt_dir / "state.json").is_file():
+        return None
+    return json.loads((ckpt_dir / "state.json").read_text())
+
+
 def resumable_steps(ckpt_dir: str | Path) -> int:
     """Optimizer steps trained by the run that ckpt_dir would resume (0 when there is nothing to resume)."""
-    ckpt_dir = Path(ckpt_dir)
-    if not (ckpt_dir / "last.keras").is_file() or not (ckpt_dir / "state.json").is_file():
-        return 0
-    return int(json.loads((ckpt_dir / "state.json").read_text()).get("steps", 0))
+    state = _saved_state(Path(ckpt_dir))
+    return int(state.get("steps", 0)) if state else 0
 
 
 def load_resume_state(ckpt_dir: str | Path) -> tuple[keras.Model | None, dict]:
     """(training model, state) saved by ResumeState, or (None, {}) when there is nothing to resume."""
-    ckpt_dir = Path(ckpt_dir)
-    if not (ckpt_dir / "last.keras").is_file() or not (ckpt_dir / "state.json").is_file():
+    state = _saved_state(Path(ckpt_dir))
+    if state is None:
         return None, {}
-    model = keras.models.load_model(ckpt_dir / "last.keras")  # safe_mode stays on
-    return model, json.loads((ckpt_dir / "state.json").read_text())
+    return keras.models.load_model(Path(ckpt_dir) / "last.keras"), state  # safe_mode stays on
 
 
 def validation_arrays(dataset: Iterable, limit: int, charset: Charset) -> tuple[np.ndarray, list[str]]:
