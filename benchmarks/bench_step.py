@@ -3,11 +3,11 @@
   keras_ops   Keras's own BatchNormalization and keras.ops.ctc_loss (the default before session 7)
   ctc_kernel  ctc.ctc_loss through TensorFlow's CTC kernel (sparse labels), Keras's batch norm
   fused_bn    the CTC kernel and training.fuse_batch_norms: notebook 03's float32 training (session 7's default)
-  bf16_convs  fused_bn plus training.bf16_convolutions: notebook 03's default on a CPU with AMX (session 8)
+  bf16_convs  fused_bn plus training.bf16_convolutions: notebook 03's default on a CPU with AMX (session 8) or AVX512-BF16 (session 20)
 
 The four models get the same weights and one in-memory batch, and their steps are interleaved one by one
 (a b c d a b c d ...), so a machine whose speed drifts over seconds or minutes slows all four alike. Reports the
-median images/s of each and its interquartile range. On a CPU without AMX, bf16_convs measures how much slower
+median images/s of each and its interquartile range. On a CPU without either, bf16_convs measures how much slower
 bfloat16 is there (which is why mixed_precision="auto" keeps float32 on such CPUs). Usage:
   python benchmarks/bench_step.py [--model-size cpu] [--batch-size 32] [--steps 80] [--out PATH]
 Writes benchmarks/results/step_kernels.json (one entry per model size; other sizes already there are kept).
@@ -109,10 +109,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:11s} {r['images_per_s_median']:6.1f} images/s (interquartile {r['images_per_s_p25']:.0f}-"
               f"{r['images_per_s_p75']:.0f}), {r['speedup_vs_keras_ops']:.2f}x keras_ops")
     data = json.loads(args.out.read_text()) if args.out.is_file() else {}
-    from crnn_utils.training import cpu_has_amx_bf16
+    from crnn_utils.training import cpu_has_bf16
 
     data[args.model_size] = {"batch_size": args.batch_size, "steps": args.steps,
-                             "machine": {**cpu_info(), "amx_bf16": cpu_has_amx_bf16()},
+                             "machine": {**cpu_info(), "bf16": cpu_has_bf16()},
                              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "variants": result}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2) + "\n")

@@ -94,22 +94,25 @@ def _fused_call(layer: keras.layers.BatchNormalization):
     return call
 
 
-def cpu_has_amx_bf16() -> bool:
-    """True on a CPU with AMX-BF16 tiles (Intel Xeon since Sapphire Rapids), read from /proc/cpuinfo (Linux only)."""
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")  # Intel Xeon since Sapphire Rapids; Xeon Cooper Lake, AMD Zen 4 and later
+
+
+def cpu_has_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """True on a CPU that multiplies bfloat16 natively (AMX-BF16 or AVX512-BF16), read from /proc/cpuinfo (Linux only)."""
     try:
-        with open("/proc/cpuinfo") as f:
-            return any(line.startswith("flags") and " amx_bf16" in line for line in f)
+        with open(cpuinfo) as f:
+            return any(line.startswith("flags") and set(BF16_CPU_FLAGS) & set(line.split()) for line in f)
     except OSError:
         return False
 
 
 def precision_mode(mixed_precision: bool | str = "auto") -> str:
-    """Notebook 03's `mixed_precision` as 'float32', 'bfloat16' (convolutions, CPUs with AMX) or 'float16' (GPUs)."""
+    """Notebook 03's `mixed_precision` as 'float32', 'bfloat16' (convolutions, CPUs with bfloat16 units) or 'float16' (GPUs)."""
     import tensorflow as tf
 
     if mixed_precision == "auto":
         gpu = bool(tf.config.list_physical_devices("GPU"))
-        return "bfloat16" if not gpu and cpu_has_amx_bf16() else "float32"
+        return "bfloat16" if not gpu and cpu_has_bf16() else "float32"
     named = {False: "float32", "float32": "float32", True: "float16", "float16": "float16", "bfloat16": "bfloat16"}
     if isinstance(mixed_precision, (bool, str)) and mixed_precision in named:
         return named[mixed_precision]
@@ -119,8 +122,8 @@ def precision_mode(mixed_precision: bool | str = "auto") -> str:
 
 def bf16_convolutions(model: keras.Model) -> int:
     """Let each Conv2D compute in bfloat16 (float32 weights, inputs and outputs; same files); returns how many."""
-    # On a CPU with AMX, oneDNN runs bfloat16 convolutions on the matrix tiles: the `cpu` model's conv stack, most of
-    # a step, trains about 1.2x faster. The weights stay float32 (each step casts them), and so do the values
+    # On a CPU with AMX or AVX512-BF16, oneDNN runs bfloat16 convolutions natively: the `cpu` model's step, most of
+    # it the conv stack, trains about 1.2x faster. The weights stay float32 (each step casts them), and so do the values
     # between layers, the batch norms and the LSTMs. As with fuse_batch_norms, only each instance's `call` is
     # swapped: saved files hold plain float32 layers, and a model loaded from them computes in float32.
     swapped = 0

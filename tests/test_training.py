@@ -1,6 +1,7 @@
 """Training: recipes, resume, time budget, NaN guard, fine-tuning, MirroredStrategy on two logical CPUs."""
 import json
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -262,10 +263,23 @@ def test_bf16_convolutions_train_close_to_float32_and_save_float32_layers(tmp_pa
     np.testing.assert_allclose(loaded(x).numpy(), plain(x).numpy(), atol=1e-6)
 
 
+def test_cpu_has_bf16_reads_amx_and_avx512_flags(tmp_path):
+    def cpuinfo(flags: str) -> Path:
+        path = tmp_path / "cpuinfo"
+        path.write_text(f"processor\t: 0\nmodel name\t: CPU\nflags\t\t: fpu sse2 avx2 {flags}\n\n")
+        return path
+
+    assert training.cpu_has_bf16(cpuinfo("avx512f amx_bf16 amx_tile"))  # Intel Sapphire Rapids
+    assert training.cpu_has_bf16(cpuinfo("avx512f avx512_bf16 avx512_vnni"))  # AMD Zen 4, Intel Cooper Lake
+    assert not training.cpu_has_bf16(cpuinfo("avx512f avx512_vnni avx_vnni"))  # no bfloat16 units
+    assert not training.cpu_has_bf16(cpuinfo("avx512_bf16x"))  # whole flags only
+    assert not training.cpu_has_bf16(tmp_path / "missing")  # not Linux
+
+
 def test_precision_mode_resolves_notebook_values(monkeypatch):
-    monkeypatch.setattr(training, "cpu_has_amx_bf16", lambda: True)
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: True)
     assert training.precision_mode("auto") == "bfloat16"
-    monkeypatch.setattr(training, "cpu_has_amx_bf16", lambda: False)
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: False)
     assert training.precision_mode("auto") == "float32"
     assert training.precision_mode(False) == "float32" and training.precision_mode(True) == "float16"
     assert training.precision_mode("bfloat16") == "bfloat16"
