@@ -31,10 +31,10 @@ MODEL_SIZES: dict[str, dict[str, Any]] = {
     "seed": dict(width_multiplier=1.0, batchnorm="seed"),
     # Seed widths, batch norm after every conv:
     "seed_bn": dict(width_multiplier=1.0, batchnorm="all"),
-    # For longer CPU budgets or a GPU:
+    # The default where the CPU has bfloat16 units (AMX, AVX512-BF16) or on a GPU (model_size="auto"):
     "half": dict(width_multiplier=0.5, batchnorm="all", shortcut=True, bn_after_pool=True, input_norm=True,
                  polarity=True),
-    # The 2-core CPU default:
+    # The default on other CPUs:
     "cpu": dict(width_multiplier=0.25, batchnorm="all", lstm_units=64, shortcut=True, bn_after_pool=True,
                 input_norm=True, polarity=True),
     # Tests and smoke runs:

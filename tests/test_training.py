@@ -287,6 +287,19 @@ def test_precision_mode_resolves_notebook_values(monkeypatch):
         training.precision_mode("half")
 
 
+def test_resolve_model_size_picks_half_where_bfloat16_is_native(monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: True)
+    assert training.resolve_model_size("auto") == "half"
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: False)
+    assert training.resolve_model_size("auto") == "cpu"
+    assert training.resolve_model_size("seed") == "seed" and training.resolve_model_size("tiny") == "tiny"
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    assert training.resolve_model_size("auto") == "half"
+
+
 def test_build_training_model_with_bf16_convolutions_fits(tiny_shards):
     cfg = training.recipe("fast", model_size="tiny")
     act, train = training.build_training_model(cfg, CS.num_classes, precision="bfloat16")
