@@ -107,7 +107,7 @@ def cpu_has_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
 
 
 def precision_mode(mixed_precision: bool | str = "auto") -> str:
-    """Notebook 03's `mixed_precision` as 'float32', 'bfloat16' (convolutions, CPUs with bfloat16 units) or 'float16' (GPUs)."""
+    """Notebook 03's `mixed_precision` as 'float32', 'bfloat16' (convolutions, cpu_has_bf16) or 'float16' (GPUs)."""
     import tensorflow as tf
 
     if mixed_precision == "auto":
@@ -122,9 +122,9 @@ def precision_mode(mixed_precision: bool | str = "auto") -> str:
 
 def resolve_model_size(model_size: str = "auto") -> str:
     """Notebook 02's `model_size`: "auto" is 'half' on a GPU or a CPU with bfloat16 units (cpu_has_bf16), else 'cpu'."""
-    # On two cores with bfloat16 units the `half` model steps at ~190 images/s against ~410 for `cpu`, and in the
-    # same 14 minutes reads our own words as well and unseen fonts 3 points better (README, Results). Without
-    # them, float32 leaves it 3x slower than `cpu`, which already sees each word only once or twice in its budget.
+    # On two cores with bfloat16 units the `half` model trains at ~200 images/s against ~410 for `cpu`, and in the
+    # same 14 minutes two seeds of it read our own words 0.3 points and another renderer's 0.8-1.9 points better
+    # (README, Results). Without those units it runs ~3x slower than `cpu`, which sees each word only 1-2 times.
     if model_size != "auto":
         return model_size
     import tensorflow as tf
