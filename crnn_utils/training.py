@@ -445,6 +445,7 @@ def build_or_resume(
         # 1. Resume: weights, optimizer (and so its step counter), the epoch reached and the minutes spent.
         train, state = load_resume_state(ckpt_dir)
         if train is not None:
+            _check_resumable(train, cfg, num_classes, input_width, ckpt_dir)
             fuse_batch_norms(train)
             if precision == "bfloat16":
                 bf16_convolutions(train)
@@ -463,6 +464,20 @@ def build_or_resume(
             note = f"fine-tuning from {init_from}: {len(copied)} layers copied" + (
                 f", rebuilt for the new charset: {rebuilt}" if rebuilt else "")
     return TrainingStart(act, train, 0, math.inf, 0.0, note)
+
+
+def _check_resumable(saved: keras.Model, cfg: dict[str, Any], num_classes: int, input_width: int,
+                     ckpt_dir: Path) -> None:
+    """Refuse to resume a saved model whose weights differ in shape from the one cfg builds (02 or 01 re-run since)."""
+    act = build_named(cfg["model_size"], num_classes=num_classes, input_width=input_width,
+                      **cfg.get("model_options", {}))
+    expected = act if cfg["loss_on"] == "softmax" else logits_model(act)
+    if [tuple(w.shape) for w in saved.weights] != [tuple(w.shape) for w in expected.weights]:
+        raise ValueError(
+            f"{ckpt_dir / 'last.keras'} holds another model ({saved.count_params():,} parameters, output "
+            f"{saved.output_shape}) than this run trains ({cfg['model_size']!r}: {expected.count_params():,}, "
+            f"{num_classes} classes): notebook 01 or 02 changed since. Delete {ckpt_dir} to start over, or use a "
+            "new run_dir")
 
 
 def check_training_data(counts: dict[str, int], batch_size: int, min_train: int = 8) -> None:

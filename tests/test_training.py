@@ -96,6 +96,18 @@ def test_resume_reaches_same_epoch_count_as_uninterrupted(tmp_path, tiny_shards)
     assert best.output_shape == (None, 31, CS.num_classes)
 
 
+def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, tiny_shards):
+    # Notebook 02 re-run with another model_size (or 01 with another charset), then 03 on the same run_dir: resuming
+    # would train the old model under the new name.
+    _fit(tmp_path / "run", tiny_shards, epochs=1)
+    with pytest.raises(ValueError, match="holds another model .* Delete .*checkpoints to start over"):
+        training.build_or_resume(tmp_path / "run", training.recipe("fast", model_size="cpu"), CS.num_classes)
+    with pytest.raises(ValueError, match=f"{CS.num_classes + 1} classes"):
+        training.build_or_resume(tmp_path / "run", training.recipe("fast", model_size="tiny"), CS.num_classes + 1)
+    start = training.build_or_resume(tmp_path / "run", training.recipe("fast", model_size="tiny"), CS.num_classes)
+    assert start.initial_epoch == 1
+
+
 def test_schedule_sets_the_optimizer_rate_and_stops_at_the_time_budget(tmp_path, tiny_shards):
     cfg = training.recipe("fast", model_size="tiny", warmup_steps=0)
     act, train = training.build_training_model(cfg, CS.num_classes)
