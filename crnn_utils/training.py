@@ -124,7 +124,7 @@ def resolve_model_size(model_size: str = "auto") -> str:
     """Notebook 02's `model_size`: "auto" is 'half' on a GPU or a CPU with bfloat16 units (cpu_has_bf16), else 'cpu'."""
     # On two cores with bfloat16 units the `half` model trains at ~200 images/s against ~410 for `cpu`, and in the
     # same 14 minutes two seeds of it read our own words 0.3 points and another renderer's 0.8-1.9 points better
-    # (README, Results). Without those units it runs ~3x slower than `cpu`, which sees each word only 1-2 times.
+    # (README, Results). Without them its float32 step is 2.6x slower than `cpu`'s, which sees each word only 1-2 times.
     if model_size != "auto":
         return model_size
     import tensorflow as tf
@@ -468,11 +468,12 @@ def build_or_resume(
 
 def _check_resumable(saved: keras.Model, cfg: dict[str, Any], num_classes: int, input_width: int,
                      ckpt_dir: Path) -> None:
-    """Refuse to resume a saved model whose weights differ in shape from the one cfg builds (02 or 01 re-run since)."""
+    """Refuse to resume a saved model of another shape or recipe than cfg builds (01 or 02 re-run since)."""
     act = build_named(cfg["model_size"], num_classes=num_classes, input_width=input_width,
                       **cfg.get("model_options", {}))
     expected = act if cfg["loss_on"] == "softmax" else logits_model(act)
-    if [tuple(w.shape) for w in saved.weights] != [tuple(w.shape) for w in expected.weights]:
+    if (outputs_probabilities(saved) != outputs_probabilities(expected)
+            or [tuple(w.shape) for w in saved.weights] != [tuple(w.shape) for w in expected.weights]):
         raise ValueError(
             f"{ckpt_dir / 'last.keras'} holds another model ({saved.count_params():,} parameters, output "
             f"{saved.output_shape}) than this run trains ({cfg['model_size']!r}: {expected.count_params():,}, "

@@ -104,6 +104,8 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, tiny_shards):
         training.build_or_resume(tmp_path / "run", training.recipe("fast", model_size="cpu"), CS.num_classes)
     with pytest.raises(ValueError, match=f"{CS.num_classes + 1} classes"):
         training.build_or_resume(tmp_path / "run", training.recipe("fast", model_size="tiny"), CS.num_classes + 1)
+    with pytest.raises(ValueError, match="holds another model"):  # same weights, but the seed recipe's softmax model
+        training.build_or_resume(tmp_path / "run", training.recipe("seed", model_size="tiny"), CS.num_classes)
     start = training.build_or_resume(tmp_path / "run", training.recipe("fast", model_size="tiny"), CS.num_classes)
     assert start.initial_epoch == 1
 
