@@ -209,11 +209,13 @@ def test_fused_batch_norm_layer_gradients_match_keras():
 def test_fused_batch_norms_train_like_keras_and_save_plain_layers(tmp_path):
     # Two copies of the `cpu` model with the same weights, one fused: in training mode the conv features, their
     # gradients and the moving statistics must agree with Keras's own BatchNormalization; files stay plain Keras.
-    # The weights are seeded: through six ReLU layers a gradient is discontinuous, so a pre-activation within
-    # float32 round-off of zero sends a full-size gradient one way in one model and the other way in the other. On an
-    # AVX-512 Xeon that moved the conv kernels' gradients by 1-10 % of their largest entry for 4 of 6 initial seeds
-    # (seed 0: 1e-5), with every activation gradient above the flipped unit still equal to 1e-6. The layer test
-    # above checks the fused op itself, where no ReLU follows.
+    # Through a ReLU a gradient is discontinuous: a pre-activation within float32 round-off of zero sends a full-size
+    # gradient one way in one model and the other way in the other, so a few entries of the conv kernels' gradients
+    # can differ by far more than round-off. On an AVX-512 Xeon that happened for 4 of 6 initial seeds; on session
+    # 20's AMD EPYC for seed 0 (11 of conv 1's 144 kernel entries off, the worst by 77 %), while the whole gradient
+    # of every variable stayed within 1.7e-3 of Keras's (relative norm; 1e-5 where no unit flips). A wrong gradient
+    # formula, such as batch statistics treated as constants, is off by tens of percent, so each variable's gradient
+    # is compared as a whole. The layer test above checks the fused op value by value, where no ReLU follows.
     from crnn_utils.model import build_named
 
     keras.utils.set_random_seed(0)
@@ -231,7 +233,7 @@ def test_fused_batch_norms_train_like_keras_and_save_plain_layers(tmp_path):
         grads.append(tape.gradient(loss, features.trainable_variables))
     np.testing.assert_allclose(feats[1], feats[0], atol=1e-3 * np.abs(feats[0]).max())
     for g_plain, g_fused in zip(*grads):
-        np.testing.assert_allclose(g_fused, g_plain, atol=1e-3 * float(tf.reduce_max(tf.abs(g_plain))))
+        assert float(tf.norm(g_fused - g_plain) / tf.norm(g_plain)) < 1e-2
     for a, b in zip(plain.layers, fused.layers):
         if isinstance(a, keras.layers.BatchNormalization):
             assert not np.allclose(a.moving_variance.numpy(), 1.0)  # the statistics really moved
