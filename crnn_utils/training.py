@@ -108,11 +108,8 @@ def cpu_has_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
 
 def precision_mode(mixed_precision: bool | str = "auto") -> str:
     """Notebook 03's `mixed_precision` as 'float32', 'bfloat16' (convolutions, cpu_has_bf16) or 'float16' (GPUs)."""
-    import tensorflow as tf
-
     if mixed_precision == "auto":
-        gpu = bool(tf.config.list_physical_devices("GPU"))
-        return "bfloat16" if not gpu and cpu_has_bf16() else "float32"
+        return "bfloat16" if not _gpu_present() and cpu_has_bf16() else "float32"
     named = {False: "float32", "float32": "float32", True: "float16", "float16": "float16", "bfloat16": "bfloat16"}
     if isinstance(mixed_precision, (bool, str)) and mixed_precision in named:
         return named[mixed_precision]
@@ -127,9 +124,14 @@ def resolve_model_size(model_size: str = "auto") -> str:
     # (README, Results). Without them its float32 step is 2.6x slower than `cpu`'s, which sees each word only 1-2 times.
     if model_size != "auto":
         return model_size
+    return "half" if _gpu_present() or cpu_has_bf16() else "cpu"
+
+
+def _gpu_present() -> bool:
+    """Whether TensorFlow sees a GPU (what both "auto"s above ask first)."""
     import tensorflow as tf
 
-    return "half" if tf.config.list_physical_devices("GPU") or cpu_has_bf16() else "cpu"
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def bf16_convolutions(model: keras.Model) -> int:
