@@ -389,8 +389,26 @@ def read_mjsynth(data_dir: str | Path, split: str, stats: PrepareStats | None = 
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     files = check_mjsynth_dir(data_dir)  # errors now, not at the first next()
     prefix = os.path.join(Path(data_dir).expanduser().resolve(), "")  # ends with a separator: + is join, but faster
+    _check_images_extracted(files[split], prefix)
     derived = files[split].name == "annotation.txt"
     return _stream_mjsynth(files[split], prefix, split if derived else None, stats)
+
+
+def _check_images_extracted(annotation: Path, prefix: str, probe: int = 20) -> None:
+    """Raise when none of the first `probe` images an annotation file names exists (the archive's images not there)."""
+    # Else a partly extracted archive (the annotation files without the numbered folders) walks all 7 million lines,
+    # minutes, to count every one as a missing_file, and the split ends empty.
+    records = []
+    with open(annotation, encoding="utf-8-sig", errors="replace") as f:
+        for _, line in zip(range(20 * probe), f):
+            if (record := _parse_mjsynth(line.split(), prefix)) is not None:
+                records.append(record)
+            if len(records) == probe:
+                break
+    if records and not any(os.path.isfile(r.path) for r in records):
+        raise FileNotFoundError(
+            f"none of the first {len(records)} images '{annotation.name}' names is there (the first: "
+            f"'{records[0].path}'): are the numbered image folders extracted into '{prefix}'?")
 
 
 def _stream_mjsynth(path: Path, prefix: str, derived_split: str | None, stats: PrepareStats | None) -> Iterator[Record]:
@@ -495,9 +513,10 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     if label_file is not None:
         return "label_file", root, label_file
     # Files of a format OpenCV does not decode (HEIC, ...) are listed too: prepare_split counts them as unsupported_format.
-    files = sorted(p for p in root.rglob("*") if is_image_name(p.name) and p.is_file())
+    every = _walk_files(root)
+    files = [p for p in every if is_image_name(p.name)]
     if not any(p.suffix.lower() in IMAGE_EXTENSIONS for p in files):
-        if lmdbs := sorted(p.parent for p in root.rglob(LMDB_FILE)):
+        if lmdbs := sorted(p.parent for p in every if p.name == LMDB_FILE):
             return "lmdb", root, lmdbs  # e.g. the evaluation folder of IIIT5k_3000/, SVT/, IC13_857/, ...
         if files:
             kinds = Counter(p.suffix.lower() for p in files)
@@ -520,7 +539,16 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     labels = [label_from_file_name(p.stem) for p in files]
     top, digits = Counter(labels).most_common(1)[0][1], sum(x.isdigit() for x in labels)
     if 2 * max(digits if digits > 1 else 0, top if top > 1 else 0) >= len(labels):
-        texts = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in LIST_SUFFIXES)[:5]
+        # data_dir may be the images folder of a dataset whose label file sits one level up (ICDAR's gt.txt beside
+        # images/): its paths then start with this folder's name.
+        try:
+            above = find_label_file(root.parent) if root.parent != root else None
+        except ValueError as e:  # several lists up there: still the parent is the folder to give
+            raise ValueError(f"'{data_dir}': the file names make poor labels ('{labels[0]}', ...); {e}") from None
+        if above is not None and _lists_images(root.parent, above):
+            raise ValueError(f"'{data_dir}': the file names make poor labels ('{labels[0]}', '{labels[-1]}', ...), and "
+                             f"'{above}' one level up lists these images: give '{root.parent}' as data_dir")
+        texts = [p for p in every if p.suffix.lower() in LIST_SUFFIXES][:5]
         if texts:
             raise ValueError(
                 f"'{data_dir}': no label file read_folder knows, and the file names make poor labels ('{labels[0]}', "
@@ -530,6 +558,22 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
 
 
 LIST_SUFFIXES = (".txt", ".tsv", ".csv", ".json", ".jsonl", ".xml", ".mat")  # files that may hold labels
+
+
+def _walk_files(root: Path) -> list[Path]:
+    """Every file under root, sorted: symlinked folders followed (each real folder once), hidden and macOS junk left out."""
+    # A zip made on a Mac carries __MACOSX/ with a '._name.png' of metadata for each file, and '.DS_Store': read as
+    # images they would be unreadable files with labels like '._Hello'. Path.rglob does not enter linked folders.
+    out, seen = [], set()
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a link loop, or the same folder linked twice
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
+        out += [Path(folder) / n for n in names if not n.startswith(".") and os.path.isfile(os.path.join(folder, n))]
+    return sorted(out)
 
 
 # ---- LMDB (deep-text-recognition-benchmark's layout: num-samples, image-%09d, label-%09d, counted from 1) ----------
@@ -648,7 +692,7 @@ def _lists_images(root: Path, path: Path, lines: int = 20) -> bool:
     """Whether most of the first `lines` rows of a label file name an existing image under root."""
     try:
         rows = [row for _, (row, _) in zip(range(lines), (r for r in _file_rows(path) if r[1].strip()))]
-    except (OSError, ValueError, NotImplementedError):  # NotImplementedError: loadmat on a MATLAB 7.3 (HDF5) file
+    except Exception:  # unreadable as a list (a truncated .mat, an HTML error page saved as .mat, ...): not one
         return False
     found = sum(1 for row in rows if row is not None and row[0] and _under(root, row[0]).is_file())
     return found > 0 and found >= len(rows) / 2
@@ -788,7 +832,10 @@ def _unquote(label: str) -> str:
     """ICDAR's '"Tiredness"' -> 'Tiredness' (with its escapes \\" and \\\\); a label without both quotes as it is."""
     text = label.strip()
     if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1].replace('\\"', '"').replace('\\\\', '\\')
+        inner = text[1:-1]
+        if '""' in inner and '\\"' not in inner:  # CSV's escaping ('say ""hi""'), as pandas and csv.writer write it
+            return inner.replace('""', '"')
+        return inner.replace('\\"', '"').replace('\\\\', '\\')
     return label
 
 
@@ -796,7 +843,11 @@ def _mat_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
     """(path, label) rows of a MATLAB file's struct array, as IIIT5K ships them (testdata.mat: ImgName, GroundTruth)."""
     from scipy.io import loadmat
 
-    data = loadmat(str(path), squeeze_me=True)
+    try:
+        data = loadmat(str(path), squeeze_me=True)
+    except Exception as e:  # truncated, not a MATLAB file at all, or MATLAB 7.3 (HDF5), which scipy does not read
+        raise ValueError(f"'{path}' is not a MATLAB file scipy can read ({type(e).__name__}: {e}); "
+                         "a MATLAB 7.3 file needs saving again with save(..., '-v7')") from e
     for name, value in data.items():
         # Field names as MATLAB users write them: ImgName, GroundTruth, image_path, ...
         fields = [f.lower().replace("_", "") for f in (getattr(getattr(value, "dtype", None), "names", None) or ())]

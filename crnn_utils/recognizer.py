@@ -33,8 +33,8 @@ class Result:
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """The image files directly inside `folder` by extension (HEIC and the like too: read as unsupported_format), sorted."""
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_image_name(p.name))
+    """The image files directly inside `folder` by extension (HEIC and the like too: read as unsupported_format), sorted; hidden ones (macOS's '._x.png') left out."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_image_name(p.name) and not p.name.startswith("."))
 
 
 def _as_items(items: Item | Iterable[Item]) -> list[Item]:

@@ -254,6 +254,7 @@ def test_single_annotation_file_is_split_by_hash(tmp_path: Path) -> None:
     lines = [f"./{i % 7}/{i % 3}/{i}_word{i}_{i}.jpg {i}" for i in range(4000)] + ["", "junk", "./1/1/x.jpg 1"]
     (tmp_path / "annotation.txt").write_text("\n".join(lines) + "\n")
     (tmp_path / "lexicon.txt").write_text("word\n")
+    write_jpeg(tmp_path / "0/0/0_word0_0.jpg", "word0")  # a tree with no image at all is refused (images not extracted)
     assert {p.name for p in check_mjsynth_dir(tmp_path).values()} == {"annotation.txt", "lexicon.txt"}
     parts, malformed = {}, 0
     for split in ("train", "val", "test"):
@@ -861,3 +862,72 @@ def test_prepare_split_skips_crops_too_small_or_too_narrow_for_their_label(tmp_p
     stats = prepare_split(records, Charset.seed(), tmp_path / "out", "train", progress=False)
     assert stats.used == 3 and stats.skipped == {"too_small": 2, "too_narrow_for_label": 1}
     assert stats.examples["too_narrow_for_label"] == ["standing.png"]
+
+
+# ---- what the fourth probe found (session 21): Mac zips, linked folders, the images folder given, broken lists ----
+
+def test_read_folder_leaves_out_macos_junk_and_hidden_files(tmp_path: Path) -> None:
+    # A zip made on a Mac: __MACOSX/ holds a '._name' metadata file per image, and .DS_Store sits beside them. Read as
+    # images they were unreadable files labelled '._Hello', whose '.' and '_' charset="auto" then learnt.
+    _images(tmp_path, ["crops/Hello.png", "crops/World.png"])
+    (tmp_path / "__MACOSX" / "crops").mkdir(parents=True)
+    for name in ("Hello", "World"):
+        (tmp_path / "__MACOSX" / "crops" / f"._{name}.png").write_bytes(b"\x00\x05\x16\x07Mac OS X" + bytes(400))
+    (tmp_path / "crops" / "._Hello.png").write_bytes(b"\x00\x05\x16\x07Mac OS X" + bytes(400))
+    (tmp_path / "crops" / ".DS_Store").write_bytes(bytes(64))
+    assert sorted(r.label for r in read_folder(tmp_path)) == ["Hello", "World"]
+    from crnn_utils.recognizer import list_images  # what notebook 04 reads from a folder: the same two
+
+    assert [p.name for p in list_images(tmp_path / "crops")] == ["Hello.png", "World.png"]
+
+
+def test_read_folder_follows_linked_folders_once(tmp_path: Path) -> None:
+    # crops/ is a link to where the images are kept (a shared disk); a link back up must not loop.
+    store, top = tmp_path / "store", tmp_path / "top"
+    _images(store, ["Hello.png", "World.png"])
+    top.mkdir()
+    (top / "crops").symlink_to(store, target_is_directory=True)
+    (store / "loop").symlink_to(top, target_is_directory=True)
+    assert sorted(r.label for r in read_folder(top)) == ["Hello", "World"]
+
+
+def test_read_folder_points_at_the_label_file_of_the_folder_above(tmp_path: Path) -> None:
+    # ICDAR's layout: gt.txt beside images/. Given images/ itself, the names 'word_1', ... are not the words.
+    _images(tmp_path, [f"images/word_{i}.png" for i in range(1, 5)])
+    (tmp_path / "gt.txt").write_text("".join(f'images/word_{i}.png, "W{i}"\n' for i in range(1, 5)))
+    with pytest.raises(ValueError, match=f"one level up lists these images: give '{tmp_path}'"):
+        read_folder(tmp_path / "images")
+    assert [r.label for r in read_folder(tmp_path)] == ["W1", "W2", "W3", "W4"]
+
+
+@pytest.mark.parametrize("content", [b"", b"<html>404 Not Found</html>", b"MATLAB 5.0" + bytes(200)])
+def test_a_damaged_mat_file_is_not_a_label_list(tmp_path: Path, content: bytes) -> None:
+    # A failed download saved as testdata.mat: the folder is read by its file names, and the file given as data_dir
+    # says what it is not, naming it (scipy raised a bare IndexError or MatReadError).
+    _images(tmp_path, ["Hello.png", "World.png"])
+    (tmp_path / "testdata.mat").write_bytes(content)
+    assert sorted(r.label for r in read_folder(tmp_path)) == ["Hello", "World"]
+    with pytest.raises(ValueError, match="testdata.mat' is not a MATLAB file scipy can read"):
+        read_folder(tmp_path / "testdata.mat")
+
+
+def test_csv_style_doubled_quotes_in_a_text_list(tmp_path: Path) -> None:
+    # pandas' to_csv(sep="\t") and csv.writer escape a quote by doubling it; ICDAR's gt.txt escapes it with \".
+    _images(tmp_path, ["a.png", "b.png", "c.png"])
+    (tmp_path / "labels.tsv").write_text('a.png\t"say ""hi"""\nb.png\t"""HIGH"\nc.png\t"plain"\n')
+    assert [r.label for r in read_folder(tmp_path)] == ['say "hi"', '"HIGH', "plain"]
+    (tmp_path / "gt.txt").write_text('a.png, "say \\"hi\\""\n')
+    assert [r.label for r in read_folder(tmp_path / "gt.txt")] == ['say "hi"']
+
+
+def test_read_mjsynth_says_when_the_images_are_not_extracted(tmp_path: Path) -> None:
+    # The annotation files and lexicon without the numbered folders (a partial extraction): an error at once, not
+    # minutes of counting 7 million missing_file skips into an empty split.
+    lines = "".join(f"./{2000 + i // 100}/{i % 7}/{i}_Word_{i}.jpg {i}\n" for i in range(300))
+    for split in ("train", "val", "test"):
+        (tmp_path / f"annotation_{split}.txt").write_text(lines)
+    (tmp_path / "lexicon.txt").write_text("word\n")
+    with pytest.raises(FileNotFoundError, match="none of the first 20 images 'annotation_train.txt' names is there"):
+        read_mjsynth(tmp_path, "train")
+    write_jpeg(tmp_path / "2000/5/5_Word_5.jpg", "Word")  # one of them there: the rest are counted, as before
+    assert len(list(read_mjsynth(tmp_path, "train"))) == 300
