@@ -10,7 +10,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -121,7 +121,8 @@ def prepare_split(
     bar = progress_bar(total=limit or total, desc=f"{split}", unit="img", enabled=progress)
     # 1. Decode and preprocess on two threads (OpenCV releases the GIL); records stream, never held in full.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for record, img, reason in _imap(pool, records, charset, time_steps, width, max_stretch):
+        wanted = None if limit is None else lambda: limit - stats.used
+        for record, img, reason in _imap(pool, records, charset, time_steps, width, max_stretch, wanted=wanted):
             if limit is not None and stats.used >= limit:
                 break
             bar.update(1)
@@ -145,16 +146,23 @@ def prepare_split(
 
 
 def _imap(pool: ThreadPoolExecutor, records: Iterable[Record], charset: Charset, steps: int, width: int,
-          max_stretch: float, window: int = 256) -> Iterator[tuple[Record, np.ndarray | None, str | None]]:
-    """Ordered parallel map over a stream, with a bounded number of images in flight."""
+          max_stretch: float, window: int = 256,
+          wanted: Callable[[], int] | None = None) -> Iterator[tuple[Record, np.ndarray | None, str | None]]:
+    """Ordered parallel map over a stream, with a bounded number of images in flight, never more than `wanted()`."""
     from collections import deque
 
-    pending: deque = deque()
-    for record in records:
-        pending.append(pool.submit(_load_one, record, charset, steps, width, max_stretch))
-        if len(pending) >= window:
-            yield pending.popleft().result()
-    while pending:
+    # Reading no further than the images still wanted keeps the reader's own counts (malformed lines) to what the
+    # split used: a limit of 10 once counted the malformed lines of 256 records read ahead.
+    stream, pending, done = iter(records), deque(), False
+    while True:
+        while not done and len(pending) < (window if wanted is None else min(window, wanted())):
+            record = next(stream, None)
+            if record is None:
+                done = True
+            else:
+                pending.append(pool.submit(_load_one, record, charset, steps, width, max_stretch))
+        if not pending:
+            return
         yield pending.popleft().result()
 
 

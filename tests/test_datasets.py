@@ -931,3 +931,21 @@ def test_read_mjsynth_says_when_the_images_are_not_extracted(tmp_path: Path) -> 
         read_mjsynth(tmp_path, "train")
     write_jpeg(tmp_path / "2000/5/5_Word_5.jpg", "Word")  # one of them there: the rest are counted, as before
     assert len(list(read_mjsynth(tmp_path, "train"))) == 300
+
+
+def test_a_limit_reads_no_further_than_the_images_it_uses(tmp_path: Path) -> None:
+    # 100 images, each followed by a malformed line: a limit of 10 uses 10 and counts the 9 malformed lines between
+    # them, not those of the records the parallel loader read ahead (it counted all 100).
+    lines = []
+    for i in range(100):
+        write_jpeg(tmp_path / f"1/1/{i}_word_{i}.jpg", "word")
+        lines += [f"./1/1/{i}_word_{i}.jpg {i}", "garbage"]
+    for split in ("train", "val", "test"):
+        (tmp_path / f"annotation_{split}.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "lexicon.txt").write_text("word\n")
+    reader = PrepareStats()
+    stats = prepare_split(read_mjsynth(tmp_path, "train", reader), Charset.seed(), tmp_path / "out", "train",
+                          limit=10, progress=False)
+    assert stats.used == 10 and reader.skipped == {MALFORMED: 9}
+    assert prepare_split(read_mjsynth(tmp_path, "val"), Charset.seed(), tmp_path / "out", "val",
+                         progress=False).used == 100  # without a limit, all of them
