@@ -809,7 +809,7 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
     for sep in (",", ";"):  # ';' where a European spreadsheet wrote the list
         head, found, tail = line.partition(sep)
         if found and is_image_name(head):
-            return (head.strip(), _unquote(tail)), line
+            return (head.strip(), _quoted_label(tail, sep)), line
         if found and is_image_name(tail) and not is_image_name(head):  # 'Hello,a.png'
             return (tail.strip(), _unquote(head)), line
     # 'image.ext label': the path ends at the first word with an image extension, so 'my photo.jpg Hello' reads too.
@@ -817,6 +817,19 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
     end = next((i for i, w in enumerate(words) if is_image_name(w)), None)
     label = " ".join(words[end + 1:]).strip() if end is not None else ""
     return ((" ".join(words[:end + 1]).strip(), label) if label else None), line
+
+
+def _quoted_label(tail: str, sep: str) -> str:
+    """The label after 'path,': ICDAR's '"Hello"' unquoted, and '"Hello", 0.98' less the scores after the quotes."""
+    # Only a quoted label can be told from the numbers after it: in 'a.png,3,2,1' the commas may be the word's own.
+    text = tail.strip()
+    if text.startswith('"') and not text.endswith('"'):
+        import csv
+
+        fields = next(csv.reader([text], delimiter=sep, skipinitialspace=True, escapechar="\\"), [])
+        if len(fields) >= 2 and all(_is_number(f) for f in fields[1:]):
+            return fields[0]
+    return _unquote(tail)
 
 
 def _without_scores(fields: list[str], keep: int) -> list[str]:

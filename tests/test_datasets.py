@@ -949,3 +949,12 @@ def test_a_limit_reads_no_further_than_the_images_it_uses(tmp_path: Path) -> Non
     assert stats.used == 10 and reader.skipped == {MALFORMED: 9}
     assert prepare_split(read_mjsynth(tmp_path, "val"), Charset.seed(), tmp_path / "out", "val",
                          progress=False).used == 100  # without a limit, all of them
+
+
+def test_scores_after_a_quoted_label_in_a_text_list(tmp_path: Path) -> None:
+    # A recogniser's output kept as ground truth: 'a.png, "Hello", 0.98'. The .csv and .tsv readers dropped such
+    # scores already; a comma- or semicolon-separated .txt kept them in the label ('"Hello", 0.98').
+    _images(tmp_path, ["a.png", "b.png", "c.png", "d.png"])
+    (tmp_path / "gt.txt").write_text('a.png, "Hello", 0.98\nb.png;"World";1\nc.png, "say \\"hi\\"", 0.5\n'
+                                     'd.png,3,2,1\n')
+    assert [r.label for r in read_folder(tmp_path)] == ["Hello", "World", 'say "hi"', "3,2,1"]
