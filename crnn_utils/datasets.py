@@ -599,7 +599,7 @@ def _read_lmdbs(folders: Sequence[Path], stats: PrepareStats | None) -> list[Rec
         records += _read_label_file(out, out / "labels.jsonl", stats)
     if not records:
         raise ValueError(f"no image with its label in the LMDB at {', '.join(map(str, folders))}: expected keys "
-                         "num-samples, image-000000001, label-000000001, ... (counted from 1)")
+                         "num-samples, image-000000001, label-000000001, ... (counted from 1, or from 0)")
     return records
 
 
@@ -639,7 +639,10 @@ def unpack_lmdb(lmdb_dir: str | Path, out_dir: str | Path | None = None, stats: 
                     raise ValueError(f"'{src}' is an LMDB but not a word dataset: no 'num-samples' key "
                                      "(expected num-samples, image-000000001, label-000000001, ...)") from None
                 rows, skipped = [], []
-                for i in progress_bar(range(1, n + 1), desc=f"unpack {src.name}", unit="img", enabled=progress):
+                # Keys count from 1 in the benchmarks' packing; a home-made LMDB may count from 0 (then 0..n-1).
+                first = 0 if txn.get(b"label-%09d" % 0) is not None else 1
+                keys = range(first, first + n)
+                for i in progress_bar(keys, desc=f"unpack {src.name}", unit="img", enabled=progress):
                     label, image = txn.get(b"label-%09d" % i), txn.get(b"image-%09d" % i)
                     if label is None or image is None:
                         skipped.append((MALFORMED, f"label-{i:09d}") if label is None else (NO_IMAGE, f"image-{i:09d}"))

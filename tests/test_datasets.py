@@ -466,14 +466,14 @@ def test_read_folder_errors(tmp_path: Path) -> None:
         read_folder(tmp_path)
 
 
-def write_lmdb(folder: Path, items: list[tuple[bytes | None, str | None]]) -> None:
+def write_lmdb(folder: Path, items: list[tuple[bytes | None, str | None]], start: int = 1) -> None:
     """An LMDB as deep-text-recognition-benchmark's create_lmdb_dataset writes it: num-samples, image-i, label-i."""
     import lmdb
 
     folder.mkdir(parents=True, exist_ok=True)
     env = lmdb.open(str(folder), map_size=1 << 26)
     with env.begin(write=True) as txn:
-        for i, (image, label) in enumerate(items, start=1):
+        for i, (image, label) in enumerate(items, start=start):
             if image is not None:
                 txn.put(b"image-%09d" % i, image)
             if label is not None:
@@ -538,8 +538,10 @@ def test_read_folder_lmdb_collection_and_errors(tmp_path: Path, monkeypatch) -> 
         txn.put(b"image-000000000", _png("Zero"))
         txn.put(b"label-000000000", b"Zero")
     env.close()
-    with pytest.raises(ValueError, match="no image with its label in the LMDB .*counted from 1"):
-        read_folder(tmp_path / "zero_based")
+    assert [r.label for r in read_folder(tmp_path / "zero_based")] == ["Zero"]  # read from 0 (it was an error)
+    write_lmdb(tmp_path / "empty", [(None, None)])  # num-samples 1, neither key: nothing to read
+    with pytest.raises(ValueError, match="no image with its label in the LMDB"):
+        read_folder(tmp_path / "empty")
 
 
 def _savemat_struct(path: Path, name: str, rows: list[tuple], fields: tuple[str, ...]) -> None:
@@ -958,3 +960,12 @@ def test_scores_after_a_quoted_label_in_a_text_list(tmp_path: Path) -> None:
     (tmp_path / "gt.txt").write_text('a.png, "Hello", 0.98\nb.png;"World";1\nc.png, "say \\"hi\\"", 0.5\n'
                                      'd.png,3,2,1\n')
     assert [r.label for r in read_folder(tmp_path)] == ["Hello", "World", 'say "hi"', "3,2,1"]
+
+
+def test_an_lmdb_counted_from_zero_keeps_every_sample(tmp_path: Path, monkeypatch) -> None:
+    # A home-made LMDB with keys image-000000000 ... n-1: the first sample was dropped and the last counted as malformed.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    write_lmdb(tmp_path / "mine", [(_png(w), w) for w in ("Hello", "World", "Sale")], start=0)
+    stats = PrepareStats()
+    assert [r.label for r in read_folder(tmp_path / "mine", stats)] == ["Hello", "World", "Sale"]
+    assert not stats.skipped
