@@ -545,8 +545,7 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     # 4. File names, unless they look like numbers or one repeated word while a text file there may hold the labels
     #    (a list in a format read_folder does not know, or in a subfolder): guessing would train on '0001' or 'img'.
     labels = [label_from_file_name(p.stem) for p in files]
-    top, digits = Counter(labels).most_common(1)[0][1], sum(x.isdigit() for x in labels)
-    if 2 * max(digits if digits > 1 else 0, top if top > 1 else 0) >= len(labels):
+    if _poor_labels(labels):
         # data_dir may be the images folder of a dataset whose label file sits one level up (ICDAR's gt.txt beside
         # images/): its paths then start with this folder's name.
         try:
@@ -562,10 +561,32 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
                 f"'{data_dir}': no label file read_folder knows, and the file names make poor labels ('{labels[0]}', "
                 f"'{labels[-1]}', ...), while {', '.join(str(t.relative_to(root)) for t in texts)} may hold them: give "
                 "that list as data_dir, as 'path<TAB>label' lines (or 'path label', CSV/JSON/JSONL with file_name and text)")
+        # One folder per word ('Hello/001.png', 'Hello/002.png'): the folder names may be the words, or may not
+        # ('train/', 'batch_2/'), so say how to give them rather than train on '001'.
+        folders = Counter(p.parent.name for p in files if p.parent != root)
+        if len(folders) > 1 and 2 * sum(folders.values()) >= len(files):
+            first = files[0].relative_to(root)
+            raise ValueError(
+                f"'{data_dir}': the file names make poor labels ('{labels[0]}', '{labels[-1]}', ...) and the images sit "
+                f"in {len(folders)} subfolders ('{first}'): if each folder is a word, list them in a labels.tsv "
+                f"('{first.as_posix()}<TAB>{first.parent.name}' lines) and give this folder again")
     return "names", root, files
 
 
-LIST_SUFFIXES = (".txt", ".tsv", ".csv", ".json", ".jsonl", ".xml", ".mat")  # files that may hold labels
+def _poor_labels(labels: list[str]) -> bool:
+    """Whether file-name labels look like indices: mostly without letters, or one word with numbers ('img1', 'img2')."""
+    # '0001', IIIT5K's '1002_1', SVT's '14_03' and a phone's '20240101_123456' hold no letters; 'img1', 'img_2' and
+    # 'DSC00012' are one prefix numbered. A folder of real number plates or prices still reads: this only decides
+    # whether a text file beside the images is looked at as the likely labels.
+    bare = Counter(re.sub(r"[\W_]*\d+$", "", x).lower() for x in labels)
+    top = bare.most_common(1)[0][1] if bare else 0
+    letterless = sum(not any(c.isalpha() for c in x) for x in labels)
+    return 2 * max(letterless if letterless > 1 else 0, top if top > 1 else 0) >= len(labels)
+
+
+# Files that may hold labels (some in formats read_folder does not read: an error then says to convert them).
+LIST_SUFFIXES = (".txt", ".tsv", ".csv", ".json", ".jsonl", ".xml", ".mat", ".xlsx", ".xls", ".ods", ".parquet",
+                 ".lst", ".yaml", ".yml", ".pkl")
 
 
 def _walk_files(root: Path) -> list[Path]:

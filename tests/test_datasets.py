@@ -745,6 +745,9 @@ def test_read_folder_reads_a_windows_1252_list(tmp_path: Path) -> None:
 @pytest.mark.parametrize("names, lists", [
     (["0001.png", "0002.png", "0003.png"], {"words.txt": "Hello\nWorld\nAgain\n"}),  # numbered crops, words apart
     (["img_1.png", "img_2.png"], {"labels/gt_train.txt": "img_1.png Hello\nimg_2.png World\n"}),  # list in a subfolder
+    (["test/1002_1.png", "test/1009_2.png"], {"lexicon.txt": "PRIVATE\nSALE\n"}),  # IIIT5K's names, its .mat gone
+    (["img1.jpg", "img2.jpg", "img3.jpg"], {"img1.txt": "Hello", "img2.txt": "World", "img3.txt": "Again"}),
+    (["crop_0001.png", "crop_0002.png", "crop_0003.png"], {"labels.xlsx": "a spreadsheet"}),
 ])
 def test_read_folder_will_not_guess_labels_from_poor_file_names(tmp_path: Path, names, lists) -> None:
     _images(tmp_path, names)
@@ -969,3 +972,12 @@ def test_an_lmdb_counted_from_zero_keeps_every_sample(tmp_path: Path, monkeypatc
     stats = PrepareStats()
     assert [r.label for r in read_folder(tmp_path / "mine", stats)] == ["Hello", "World", "Sale"]
     assert not stats.skipped
+
+
+def test_read_folder_will_not_take_numbered_names_in_one_folder_per_word(tmp_path: Path) -> None:
+    # Hello/001.png, Hello/002.png, World/001.png: the words are the folder names, which read_folder does not guess.
+    _images(tmp_path, ["Hello/001.png", "Hello/002.png", "World/001.png"])
+    with pytest.raises(ValueError, match=r"2 subfolders \('Hello/001.png'\).*labels.tsv \('Hello/001.png<TAB>Hello'"):
+        read_folder(tmp_path)
+    (tmp_path / "labels.tsv").write_text("Hello/001.png\tHello\nHello/002.png\tHello\nWorld/001.png\tWorld\n")
+    assert [r.label for r in read_folder(tmp_path)] == ["Hello", "Hello", "World"]
