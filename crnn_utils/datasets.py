@@ -473,6 +473,9 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
     if kind == "lmdb":
         return _read_lmdbs(found, stats)
     if kind == "label_file":
+        if found.suffix.lower() in UNREAD_SUFFIXES:
+            raise ValueError(f"read_folder does not read '{found.suffix}' lists ('{found.name}'): convert it to lines "
+                             "'relative/path<TAB>label' in a labels.tsv (or CSV/JSON/JSONL with file_name and text)")
         records = _read_label_file(root, found, stats)
         if not records:
             raise ValueError(f"'{found}' lists no images: expected lines 'relative/path<TAB>label' "
@@ -556,6 +559,12 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
             raise ValueError(f"'{data_dir}': the file names make poor labels ('{labels[0]}', '{labels[-1]}', ...), and "
                              f"'{above}' one level up lists these images: give '{root.parent}' as data_dir")
         texts = [p for p in every if p.suffix.lower() in LIST_SUFFIXES][:5]
+        beside = [p for p in files if p.with_suffix(".txt").is_file()]
+        if 2 * len(beside) >= len(files):  # img1.jpg with img1.txt: one label file per image, under another name
+            raise ValueError(
+                f"'{data_dir}': the file names make poor labels ('{labels[0]}', ...), and {len(beside)} images have a "
+                f".txt of their own ('{beside[0].with_suffix('.txt').name}'): read_folder reads one label file per "
+                f"image when it is named like '{beside[0].stem}.gt.txt' (tesstrain's way): rename them so")
         if texts:
             raise ValueError(
                 f"'{data_dir}': no label file read_folder knows, and the file names make poor labels ('{labels[0]}', "
@@ -584,9 +593,10 @@ def _poor_labels(labels: list[str]) -> bool:
     return 2 * max(letterless if letterless > 1 else 0, top if top > 1 else 0) >= len(labels)
 
 
-# Files that may hold labels (some in formats read_folder does not read: an error then says to convert them).
-LIST_SUFFIXES = (".txt", ".tsv", ".csv", ".json", ".jsonl", ".xml", ".mat", ".xlsx", ".xls", ".ods", ".parquet",
-                 ".lst", ".yaml", ".yml", ".pkl")
+# Files that may hold labels: those read_folder finds by itself, and those it does not read (an error says to convert).
+READ_SUFFIXES = (".txt", ".tsv", ".csv", ".jsonl", ".json", ".mat")
+UNREAD_SUFFIXES = (".xml", ".xlsx", ".xls", ".ods", ".parquet", ".yaml", ".yml", ".pkl")
+LIST_SUFFIXES = (*READ_SUFFIXES, ".lst", *UNREAD_SUFFIXES)
 
 
 def _walk_files(root: Path) -> list[Path]:
@@ -712,7 +722,7 @@ def find_label_file(data_dir: str | Path) -> Path | None:
         return known
     # Other people name their lists freely (test_gt.txt, annotation.txt, IIIT5K's converted test.txt): a text file at
     # the top counts when most of its first lines name an image that is there. Two such files is a choice for the user.
-    lists = [p for p in sorted(root.glob("*")) if p.is_file() and p.suffix.lower() in (".txt", ".tsv", ".csv", ".jsonl", ".json", ".mat")
+    lists = [p for p in sorted(root.glob("*")) if p.is_file() and p.suffix.lower() in READ_SUFFIXES
              and not p.name.endswith(".gt.txt") and _lists_images(root, p)]
     if len(lists) > 1:
         raise ValueError(f"'{data_dir}' holds {len(lists)} label files ({', '.join(p.name for p in lists)}): "

@@ -746,7 +746,6 @@ def test_read_folder_reads_a_windows_1252_list(tmp_path: Path) -> None:
     (["0001.png", "0002.png", "0003.png"], {"words.txt": "Hello\nWorld\nAgain\n"}),  # numbered crops, words apart
     (["img_1.png", "img_2.png"], {"labels/gt_train.txt": "img_1.png Hello\nimg_2.png World\n"}),  # list in a subfolder
     (["test/1002_1.png", "test/1009_2.png"], {"lexicon.txt": "PRIVATE\nSALE\n"}),  # IIIT5K's names, its .mat gone
-    (["img1.jpg", "img2.jpg", "img3.jpg"], {"img1.txt": "Hello", "img2.txt": "World", "img3.txt": "Again"}),
     (["crop_0001.png", "crop_0002.png", "crop_0003.png"], {"labels.xlsx": "a spreadsheet"}),
 ])
 def test_read_folder_will_not_guess_labels_from_poor_file_names(tmp_path: Path, names, lists) -> None:
@@ -981,3 +980,19 @@ def test_read_folder_will_not_take_numbered_names_in_one_folder_per_word(tmp_pat
         read_folder(tmp_path)
     (tmp_path / "labels.tsv").write_text("Hello/001.png\tHello\nHello/002.png\tHello\nWorld/001.png\tWorld\n")
     assert [r.label for r in read_folder(tmp_path)] == ["Hello", "Hello", "World"]
+
+
+def test_per_image_txt_labels_and_lists_in_formats_not_read_say_what_to_do(tmp_path: Path) -> None:
+    # img1.jpg beside img1.txt: labels one file per image under a name read_folder does not read (it reads .gt.txt).
+    _images(tmp_path / "a", ["img1.jpg", "img2.jpg", "img3.jpg"])
+    for i, word in enumerate(("Hello", "World", "Again"), start=1):
+        (tmp_path / "a" / f"img{i}.txt").write_text(word)
+    with pytest.raises(ValueError, match=r"3 images have a .txt of their own \('img1.txt'\).*'img1.gt.txt'"):
+        read_folder(tmp_path / "a")
+    # ICDAR 2003's word.xml, which the poor-names error names: given as data_dir, it says it is not read.
+    _images(tmp_path / "b", ["word/1/1.jpg", "word/1/2.jpg"])
+    (tmp_path / "b" / "word.xml").write_text('<tagset><image file="word/1/1.jpg" tag="Hello"/></tagset>')
+    with pytest.raises(ValueError, match=r"word.xml.*may hold them"):
+        read_folder(tmp_path / "b")
+    with pytest.raises(ValueError, match=r"does not read '.xml' lists \('word.xml'\): convert it"):
+        read_folder(tmp_path / "b" / "word.xml")
