@@ -545,8 +545,9 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     if nested:
         raise ValueError(f"'{data_dir}' has no label file at its top, but {', '.join(str(p.relative_to(root)) for p in nested)}"
                          f" below it: give one of those folders as data_dir, e.g. '{nested[0].parent}'")
-    # 4. File names, unless they look like numbers or one repeated word while a text file there may hold the labels
-    #    (a list in a format read_folder does not know, or in a subfolder): guessing would train on '0001' or 'img'.
+    # 4. File names, unless they look like indices ('0001', 'img_1', _poor_labels) while the labels may be elsewhere:
+    #    in the list of the folder above, in per-image .txt files, in a list read_folder does not know (or in a
+    #    subfolder), or in the names of one folder per word. Guessing would train on '0001' or 'img'.
     labels = [label_from_file_name(p.stem) for p in files]
     if _poor_labels(labels):
         # data_dir may be the images folder of a dataset whose label file sits one level up (ICDAR's gt.txt beside
