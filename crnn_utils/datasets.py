@@ -1,6 +1,7 @@
 """Where words come from (MJSynth, your folder, the synthetic generator) and how they reach the model (shards, tf.data)."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -15,7 +16,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from .charset import Charset, ctc_min_steps
-from .images import (IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, ImageError, fit_size, is_file, is_image_name,
+from .images import (IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, ImageError, fit_size, is_file, is_hidden_name, is_image_name,
                      load_image, preprocess)
 
 SPLITS = ("train", "val", "test")
@@ -406,13 +407,7 @@ def _check_images_extracted(annotation: Path, prefix: str, probe: int = 20) -> N
     """Raise when none of the first `probe` images an annotation file names exists (the archive's images not there)."""
     # Else a partly extracted archive (the annotation files without the numbered folders) walks all 7 million lines,
     # minutes, to count every one as a missing_file, and the split ends empty.
-    records = []
-    with open(annotation, encoding="utf-8-sig", errors="replace") as f:
-        for _, line in zip(range(20 * probe), f):
-            if (record := _parse_mjsynth(line.split(), prefix)) is not None:
-                records.append(record)
-            if len(records) == probe:
-                break
+    records = list(itertools.islice(_stream_mjsynth(annotation, prefix, None, None), probe))
     if records and not any(os.path.isfile(r.path) for r in records):
         raise FileNotFoundError(
             f"none of the first {len(records)} images '{annotation.name}' names is there (the first: "
@@ -560,7 +555,8 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
             raise ValueError(f"'{data_dir}': the file names make poor labels ('{labels[0]}', '{labels[-1]}', ...), and "
                              f"'{above}' one level up lists these images: give '{root.parent}' as data_dir")
         texts = [p for p in every if p.suffix.lower() in LIST_SUFFIXES][:5]
-        beside = [p for p in files if p.with_suffix(".txt").is_file()]
+        txts = {p for p in every if p.suffix == ".txt"}
+        beside = [p for p in files if p.with_suffix(".txt") in txts]
         if 2 * len(beside) >= len(files):  # img1.jpg with img1.txt: one label file per image, under another name
             raise ValueError(
                 f"'{data_dir}': the file names make poor labels ('{labels[0]}', ...), and {len(beside)} images have a "
@@ -611,8 +607,8 @@ def _walk_files(root: Path) -> list[Path]:
             dirs[:] = []
             continue
         seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
-        out += [Path(folder) / n for n in names if not n.startswith(".") and os.path.isfile(os.path.join(folder, n))]
+        dirs[:] = sorted(d for d in dirs if not is_hidden_name(d))
+        out += [Path(folder) / n for n in names if not is_hidden_name(n) and os.path.isfile(os.path.join(folder, n))]
     return sorted(out)
 
 
@@ -862,7 +858,7 @@ def _quoted_label(tail: str, sep: str) -> str:
         import csv
 
         fields = next(csv.reader([text], delimiter=sep, skipinitialspace=True, escapechar="\\"), [])
-        if len(fields) >= 2 and all(_is_number(f) for f in fields[1:]):
+        if len(fields) >= 2 and len(_without_scores(fields, keep=1)) == 1:
             return fields[0]
     return _unquote(tail)
 

@@ -109,6 +109,11 @@ def is_image_name(name: str) -> bool:
     return suffix in IMAGE_EXTENSIONS or suffix in UNSUPPORTED_EXTENSIONS
 
 
+def is_hidden_name(name: str) -> bool:
+    """Whether a file or folder name is one no reader should list: dot files (macOS's '._x.png', .DS_Store) and __MACOSX."""
+    return name.startswith(".") or name == "__MACOSX"
+
+
 def is_file(path: PathLike) -> bool:
     """Path.is_file, False for a name the file system refuses (over 255 bytes, a NUL byte) instead of an error."""
     try:

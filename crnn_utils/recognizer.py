@@ -11,7 +11,7 @@ import numpy as np
 
 from .charset import Charset
 from .ctc import DECODERS, WordIndex, build_lexicon, decode
-from .images import MAX_STRETCH, UNREADABLE, ImageError, is_image_name, load_image, preprocess
+from .images import MAX_STRETCH, UNREADABLE, ImageError, is_hidden_name, is_image_name, load_image, preprocess
 
 Item = Union[str, os.PathLike, np.ndarray]
 
@@ -34,7 +34,7 @@ class Result:
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """The image files directly inside `folder` by extension (HEIC and the like too: read as unsupported_format), sorted; hidden ones (macOS's '._x.png') left out."""
-    return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_image_name(p.name) and not p.name.startswith("."))
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_image_name(p.name) and not is_hidden_name(p.name))
 
 
 def _as_items(items: Item | Iterable[Item]) -> list[Item]:
