@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -89,3 +90,41 @@ def test_photographed_page_words_are_cropped_and_labelled(tmp_path):
         img = load_image(r.path)
         assert img.shape == (h + 2 * page.MARGIN, w + 2 * page.MARGIN)
         assert img.min() < 0.7 * np.median(img)
+
+
+def test_scene_photo_words_are_found_by_name_cropped_and_labelled(tmp_path):
+    import cv2
+    import scene_photo_words as scene
+
+    from crnn_utils.datasets import read_folder
+
+    # Stand-ins nested as the packages nest them, each as large as its furthest box (whole crops 40x120),
+    # with a box's position written into it so the test can tell a crop from the wrong place.
+    sizes = {"scenetext01.jpg": (600, 800), "scenetext02.jpg": (960, 1280), "scenetext03.jpg": (958, 1004),
+             "scenetext04.jpg": (868, 1280), "scenetext05.jpg": (960, 1280), "scenetext06.jpg": (480, 640)}
+    for name in scene.WORDS:
+        folder = tmp_path / ("plates/fast_plate_ocr-1.1.0/test/assets" if name.startswith("test_plate")
+                             else "deb/usr/share/doc/opencv-doc/examples/text")
+        folder.mkdir(parents=True, exist_ok=True)
+        h, w = sizes.get(name, (480, 640) if "segmented" in name else (40, 120))
+        img = np.zeros((h, w, 3), np.uint8)
+        img[:, :, 0] = (np.arange(w) % 256)[None, :]  # x in blue, y in green (mod 256): where a crop came from
+        img[:, :, 1] = (np.arange(h) % 256)[:, None]
+        (folder / name).write_bytes(cv2.imencode(".png", img)[1].tobytes())  # lossless, whatever the name says
+    with pytest.raises(FileNotFoundError, match="test_plate_1.png, test_plate_2.png.*fast-plate-ocr"):
+        scene.write([tmp_path / "deb"], tmp_path / "no")
+    records = read_folder(scene.write([tmp_path / "deb", tmp_path / "plates"], tmp_path / "out"))
+    wanted = [(box, word) for words in scene.WORDS.values() for box, word in words]
+    assert [r.label for r in records] == [word for _, word in wanted] and len(records) == 50
+    for r, (box, _) in zip(records, wanted):
+        crop = cv2.imread(str(r.path))
+        if box is None:
+            assert crop.shape[:2] == (40, 120)
+        else:
+            x0, y0, x1, y1 = box
+            assert crop.shape[:2] == (y1 - y0, x1 - x0)
+            assert (crop[0, 0, 0], crop[0, 0, 1]) == (x0 % 256, y0 % 256)
+    # A photo smaller than its boxes is another photo: an error, not a silently short crop.
+    cv2.imwrite(str(tmp_path / "deb/usr/share/doc/opencv-doc/examples/text/scenetext02.jpg"), np.zeros((100, 100, 3), np.uint8))
+    with pytest.raises(ValueError, match="scenetext02.jpg' is 100x100, smaller than the box of 'Sports'"):
+        scene.write([tmp_path / "deb", tmp_path / "plates"], tmp_path / "out2")
