@@ -155,7 +155,7 @@ def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         img = np.nan_to_num(img.astype(np.float32))
         img = np.clip(img * 255 if img.max() <= 1.0 else img, 0, 255).round().astype(np.uint8)
     elif img.dtype != np.uint8:  # 16-bit PNG/TIFF
-        img = (np.clip(img.astype(np.float32), 0, None) / np.iinfo(img.dtype).max * 255).round().astype(np.uint8)
+        img = np.clip(_wide_to_255(img), 0, 255).round().astype(np.uint8)
     # 4. Upright as a viewer shows it: IMREAD_UNCHANGED ignores the EXIF orientation a phone photo carries.
     if header is not None and header[1] in _EXIF_UPRIGHT:
         img = np.ascontiguousarray(_EXIF_UPRIGHT[header[1]](img))
@@ -199,11 +199,22 @@ def _tiff_grey_alpha(path: Path, img: np.ndarray) -> np.ndarray:
 _ALPHA_DRAWS, _FLAT = 0.5, 8.0
 
 
+def _wide_to_255(img: np.ndarray) -> np.ndarray:
+    """Integer pixels wider than 8 bits as float32 0..255: scaled by the type's range, unless no value exceeds 255."""
+    # Some tools store 8-bit values in a 16-bit file (a converter, a scanner's "48-bit" export of an 8-bit scan):
+    # scaled by 65535 they would load nearly black. A true 16-bit image with no value above 255 is black anyway.
+    top = np.iinfo(img.dtype).max
+    img = np.clip(img.astype(np.float32), 0, None)
+    if img.size and float(img.max()) <= 255.0:
+        return img
+    return img * np.float32(255.0 / top)
+
+
 def to_gray(image: np.ndarray) -> np.ndarray:
     """Grayscale float32 (H, W) in 0..255 from gray, RGB or RGBA (alpha over white; over black if white hides the text)."""
     img = np.asarray(image)
     if img.dtype.kind == "u" and img.dtype != np.uint8:  # 16-bit arrays: scale to 0..255 as load_image does
-        img = img.astype(np.float32) * np.float32(255.0 / np.iinfo(img.dtype).max)
+        img = _wide_to_255(img)
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[..., 0]
     if img.ndim == 2:

@@ -456,3 +456,21 @@ def test_load_image_upright_jpeg_from_a_phone(tmp_path):
     got = load_image(tmp_path / "p.jpg")
     assert got.shape == (24, 80, 3)
     assert got[:, :30].mean() > 200 and got[:, 50:].mean() < 50
+
+
+def test_8bit_values_in_a_16bit_file_or_array_read_as_8bit(tmp_path):
+    # Some converters write 8-bit pixels into a 16-bit PNG or TIFF; scaled by 65535 they loaded nearly black.
+    rng = np.random.default_rng(7)
+    img8 = rng.integers(0, 256, (40, 90)).astype(np.uint8)
+    img8[:, :10] = 255
+    for suffix in (".png", ".tif"):
+        path = tmp_path / f"x16{suffix}"
+        assert cv2.imwrite(str(path), img8.astype(np.uint16))
+        np.testing.assert_array_equal(load_image(path), img8)
+    np.testing.assert_allclose(preprocess(img8.astype(np.uint16)), preprocess(img8), atol=1e-6)
+    # One value above 255 makes it a true 16-bit image again, scaled by 65535.
+    wide = img8.astype(np.uint16)
+    wide[0, 0] = 65535
+    assert cv2.imwrite(str(tmp_path / "wide.png"), wide)
+    loaded = load_image(tmp_path / "wide.png")
+    assert loaded[0, 0] == 255 and loaded[1, 10] == 1  # 255 of 65535 is 1 of 255
