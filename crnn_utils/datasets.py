@@ -555,12 +555,12 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
             raise ValueError(f"'{data_dir}': the file names make poor labels ('{labels[0]}', '{labels[-1]}', ...), and "
                              f"'{above}' one level up lists these images: give '{root.parent}' as data_dir")
         texts = [p for p in every if p.suffix.lower() in LIST_SUFFIXES][:5]
-        txts = {p for p in every if p.suffix == ".txt"}
-        beside = [p for p in files if p.with_suffix(".txt") in txts]
+        txts = {p.with_suffix(""): p for p in every if p.suffix.lower() == ".txt"}  # IMG1.TXT from a Windows tool too
+        beside = [txts[p.with_suffix("")] for p in files if p.with_suffix("") in txts]
         if 2 * len(beside) >= len(files):  # img1.jpg with img1.txt: one label file per image, under another name
             raise ValueError(
                 f"'{data_dir}': the file names make poor labels ('{labels[0]}', ...), and {len(beside)} images have a "
-                f".txt of their own ('{beside[0].with_suffix('.txt').name}'): read_folder reads one label file per "
+                f".txt of their own ('{beside[0].name}'): read_folder reads one label file per "
                 f"image when it is named like '{beside[0].stem}.gt.txt' (tesstrain's way): rename them so")
         if texts:
             raise ValueError(

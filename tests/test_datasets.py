@@ -989,6 +989,12 @@ def test_per_image_txt_labels_and_lists_in_formats_not_read_say_what_to_do(tmp_p
         (tmp_path / "a" / f"img{i}.txt").write_text(word)
     with pytest.raises(ValueError, match=r"3 images have a .txt of their own \('img1.txt'\).*'img1.gt.txt'"):
         read_folder(tmp_path / "a")
+    # The same from a Windows tool, in capitals.
+    _images(tmp_path / "w", ["IMG1.JPG", "IMG2.JPG"])
+    for i, word in enumerate(("Hello", "World"), start=1):
+        (tmp_path / "w" / f"IMG{i}.TXT").write_text(word)
+    with pytest.raises(ValueError, match=r"2 images have a .txt of their own \('IMG1.TXT'\).*'IMG1.gt.txt'"):
+        read_folder(tmp_path / "w")
     # ICDAR 2003's word.xml, which the poor-names error names: given as data_dir, it says it is not read.
     _images(tmp_path / "b", ["word/1/1.jpg", "word/1/2.jpg"])
     (tmp_path / "b" / "word.xml").write_text('<tagset><image file="word/1/1.jpg" tag="Hello"/></tagset>')
