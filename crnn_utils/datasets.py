@@ -107,6 +107,7 @@ def prepare_split(
     progress: bool = True,
     total: int | None = None,
     max_stretch: float = MAX_STRETCH,
+    root: str | Path | None = None,
 ) -> PrepareStats:
     """Load, check and preprocess records into TFRecord shards `out_dir/{split}-NNNNN.tfrecord`; count every skip."""
     import tensorflow as tf
@@ -128,7 +129,7 @@ def prepare_split(
                 break
             bar.update(1)
             if reason is not None:
-                stats.skip(reason, Path(record.path).name)
+                stats.skip(reason, _shown_path(record.path, root))
                 continue
             # 2. Write the uint8 pixels and the class ids; a new shard every `shard_size` images.
             if writer is None or stats.used % shard_size == 0 and stats.used:
@@ -144,6 +145,20 @@ def prepare_split(
     if writer is not None:
         writer.close()
     return stats
+
+
+def _shown_path(path: str, root: str | Path | None = None) -> str:
+    """A skipped file as a person finds it: relative to `root` (with '/') when under it, else its name alone."""
+    # The name alone lost the folder: MJSynth's '466_MONIKER_49537.jpg' is one of 4,000 folders. Absolute paths
+    # would put this machine's folders into dataset.json and the notebook's output.
+    if root is not None:
+        base = Path(root).expanduser()
+        base = base.parent if base.is_file() else base  # data_dir may name the label file itself
+        try:
+            return Path(os.path.abspath(path)).relative_to(os.path.abspath(base)).as_posix()
+        except ValueError:
+            pass
+    return Path(path).name
 
 
 def _imap(pool: ThreadPoolExecutor, records: Iterable[Record], charset: Charset, steps: int, width: int,
@@ -487,7 +502,7 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
                 text = sidecar.read_text(encoding=_text_encoding(sidecar), errors="replace")
                 records.append(Record(str(image), text.strip()))
             elif stats is not None:
-                stats.skip(NO_LABEL, image.name)
+                stats.skip(NO_LABEL, _shown_path(str(image), root))
         return records
     # Otherwise the file name is the label, less the numbers people add to keep names unique.
     return [Record(str(p), label_from_file_name(p.stem)) for p in found]

@@ -151,6 +151,19 @@ def test_prepare_split_counts_every_reason_and_shards_round_trip(mjsynth: Path, 
     assert 0.0 <= images.min() and images.max() <= 1.0 and images.std() > 0.05  # real pixels, not blank padding
 
 
+def test_skip_examples_name_the_folder_under_the_data_root(mjsynth: Path, tmp_path: Path) -> None:
+    # MJSynth spreads its images over 4,000 folders: '1_corrupt_1.jpg' alone does not say where to look.
+    stats = prepare_split(read_mjsynth(mjsynth, "train"), Charset.seed(), tmp_path, "train", progress=False,
+                          root=mjsynth)
+    assert "2/1/1_corrupt_1.jpg" in stats.examples["unreadable_image"]
+    assert "2/1/4_missing_4.jpg" in stats.examples["missing_file"]
+    assert all(not Path(name).is_absolute() for names in stats.examples.values() for name in names)
+    # Without a root, or for a file outside it, the name alone (no machine's folders in dataset.json).
+    bare = prepare_split(read_mjsynth(mjsynth, "train"), Charset.seed(), tmp_path, "train", progress=False,
+                         root=tmp_path)
+    assert "1_corrupt_1.jpg" in bare.examples["unreadable_image"]
+
+
 def test_box_blur3_is_avg_pool() -> None:
     tf = pytest.importorskip("tensorflow")
     from crnn_utils.datasets import box_blur3
