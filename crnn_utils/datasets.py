@@ -1,6 +1,7 @@
 """Where words come from (MJSynth, your folder, the synthetic generator) and how they reach the model (shards, tf.data)."""
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -154,10 +155,11 @@ def _shown_path(path: str, root: str | Path | None = None) -> str:
     if root is not None:
         base = Path(root).expanduser()
         base = base.parent if base.is_file() else base  # data_dir may name the label file itself
-        try:
-            return Path(os.path.abspath(path)).relative_to(os.path.abspath(base)).as_posix()
-        except ValueError:
-            pass
+        for norm in (os.path.abspath, os.path.realpath):  # read_mjsynth resolves links in data_dir; folders do not
+            try:
+                return Path(norm(path)).relative_to(norm(base)).as_posix()
+            except ValueError:
+                pass
     return Path(path).name
 
 
@@ -477,6 +479,15 @@ NO_LABEL = "no_label_file"  # sidecar mode: an image without its name.gt.txt
 
 def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list[Record]:
     """Records of a labelled folder (or label file): an LMDB, a label file, else name.gt.txt sidecars, else file names."""
+    import unicodedata
+
+    _lower_names.cache_clear()  # folder listings of an earlier call may be stale
+    # One Unicode form for every label: a Mac writes 'café' in file names as 'cafe' + a combining accent (NFD), which
+    # would be two classes for charset="auto" and one more CTC step than the word has.
+    return [Record(r.path, unicodedata.normalize("NFC", r.label)) for r in _read_folder(data_dir, stats)]
+
+
+def _read_folder(data_dir: str | Path, stats: PrepareStats | None) -> list[Record]:
     kind, root, found = _folder_plan(data_dir)
     if stats is not None:
         stats.source = _describe(kind, root, found)
@@ -497,15 +508,15 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
     if kind == "sidecars":
         records = []
         for image in found:
-            sidecar = image.with_name(image.stem + ".gt.txt")
-            if sidecar.is_file():
+            sidecar = _sidecar(image)
+            if sidecar is not None:
                 text = sidecar.read_text(encoding=_text_encoding(sidecar), errors="replace")
                 records.append(Record(str(image), text.strip()))
             elif stats is not None:
                 stats.skip(NO_LABEL, _shown_path(str(image), root))
         return records
     # Otherwise the file name is the label, less the numbers people add to keep names unique.
-    return [Record(str(p), label_from_file_name(p.stem)) for p in found]
+    return [Record(str(p), label) for p, label in zip(found, _labels_from_names(found))]
 
 
 def _describe(kind: str, root: Path, found: list[Path] | Path) -> str:
@@ -522,6 +533,9 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
         raise FileNotFoundError(f"data_dir '{data_dir}' does not exist: give a folder of images or its label file")
     if path.is_file() and is_image_name(path.name):
         raise ValueError(f"data_dir '{data_dir}' is an image: give the folder that holds the images, or their label file")
+    if path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES):
+        raise ValueError(f"data_dir '{data_dir}' is an archive: extract it (e.g. python -m zipfile -e, tar -xf) and "
+                         "give the folder it makes")
     if path.name in (LMDB_FILE, "lock.mdb") and path.is_file():
         path = path.parent
     root = path if path.is_dir() else path.parent
@@ -536,6 +550,8 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     # Files of a format OpenCV does not decode (HEIC, ...) are listed too: prepare_split counts them as unsupported_format.
     every = _walk_files(root)
     files = [p for p in every if is_image_name(p.name)]
+    stems = {p.with_suffix("") for p in files}  # trdg's --output_mask writes Hello_0_mask.png beside Hello_0.jpg
+    files = [p for p in files if not (p.stem.endswith("_mask") and p.with_name(p.stem[:-5]) in stems)]
     if not any(p.suffix.lower() in IMAGE_EXTENSIONS for p in files):
         if lmdbs := sorted(p.parent for p in every if p.name == LMDB_FILE):
             return "lmdb", root, lmdbs  # e.g. the evaluation folder of IIIT5k_3000/, SVT/, IC13_857/, ...
@@ -544,10 +560,13 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
             raise ValueError(f"folder '{data_dir}' has only images OpenCV does not decode ("
                              + ", ".join(f"{n} {ext}" for ext, n in kinds.most_common())
                              + f", e.g. '{files[0].name}'): convert them to PNG or JPEG first")
+        archives = [p.name for p in every if p.name.lower().endswith(ARCHIVE_SUFFIXES)][:3]
+        inside = f"; it holds {', '.join(archives)}: extract it first" if archives else ""
         raise ValueError(f"folder '{data_dir}' has no images: expected files ending in "
-                         f"{', '.join(IMAGE_EXTENSIONS)}, or one of {', '.join(LABEL_FILES)}, or an LMDB (data.mdb)")
+                         f"{', '.join(IMAGE_EXTENSIONS)}, or one of {', '.join(LABEL_FILES)}, or an LMDB (data.mdb)"
+                         + inside)
     # 2. Ground-truth sidecars as tesstrain and OCRopus keep them: word.png next to word.gt.txt.
-    if any(p.with_name(p.stem + ".gt.txt").is_file() for p in files):
+    if any(_sidecar(p) is not None for p in files):
         return "sidecars", root, files
     # 3. Label files one level down (a Hugging Face imagefolder's train/metadata.jsonl, test/...): one split at a time,
     #    never the file names of images that have labels elsewhere.
@@ -558,7 +577,7 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     # 4. File names, unless they look like indices ('0001', 'img_1', _poor_labels) while the labels may be elsewhere:
     #    in the list of the folder above, in per-image .txt files, in a list read_folder does not know (or in a
     #    subfolder), or in the names of one folder per word. Guessing would train on '0001' or 'img'.
-    labels = [label_from_file_name(p.stem) for p in files]
+    labels = _labels_from_names(files)
     if _poor_labels(labels):
         # data_dir may be the images folder of a dataset whose label file sits one level up (ICDAR's gt.txt beside
         # images/): its paths then start with this folder's name.
@@ -594,6 +613,14 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     return "names", root, files
 
 
+def _sidecar(image: Path) -> Path | None:
+    """The ground-truth file of one image: 'word.png' -> 'word.gt.txt' (tesstrain), '010001.bin.png' -> '010001.gt.txt' (OCRopus)."""
+    for stem in dict.fromkeys((image.stem, image.name.split(".")[0])):
+        if stem and (text := image.with_name(stem + ".gt.txt")).is_file():
+            return text
+    return None
+
+
 def _poor_labels(labels: list[str]) -> bool:
     """Whether file-name labels look like indices: mostly without letters, or one word with numbers ('img1', 'img2')."""
     # '0001', IIIT5K's '1002_1', SVT's '14_03' and a phone's '20240101_123456' hold no letters; 'img1', 'img_2' and
@@ -602,8 +629,15 @@ def _poor_labels(labels: list[str]) -> bool:
     bare = Counter(re.sub(r"[\W_]*\d+$", "", x).lower() for x in labels)
     top = bare.most_common(1)[0][1] if bare else 0
     letterless = sum(not any(c.isalpha() for c in x) for x in labels)
-    return 2 * max(letterless if letterless > 1 else 0, top if top > 1 else 0) >= len(labels)
+    # Names made by a hash or a UUID ('e3e70682c209', '4f1c...-...'): hex digits, letters and digits mixed.
+    hashed = sum(bool(_HASH_NAME.fullmatch(x)) and not x.isdigit() and not x.isalpha() for x in labels)
+    return 2 * max(letterless if letterless > 1 else 0, top if top > 1 else 0, hashed if hashed > 1 else 0) >= len(labels)
 
+
+_HASH_NAME = re.compile(r"[0-9a-fA-F]{8,}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".gz", ".7z", ".rar")
 
 # Files that may hold labels: those read_folder finds by itself, and those it does not read (an error says to convert).
 READ_SUFFIXES = (".txt", ".tsv", ".csv", ".jsonl", ".json", ".mat")
@@ -724,6 +758,17 @@ def label_from_file_name(stem: str) -> str:
     return stem
 
 
+def _labels_from_names(files: Sequence[Path]) -> list[str]:
+    """The labels of a folder's file names: label_from_file_name, and trdg's '{text}_{index}' read as one folder."""
+    # trdg names every image '{text}_{i}', i = 0, 1, 2...: then '2024_1' is the number 2024, its index stripped,
+    # which one name alone cannot tell from a plate '2024_1'.
+    labels = [label_from_file_name(p.stem) for p in files]
+    ends = [re.fullmatch(r"(.+)_(\d+)", _COPY_MARK.sub("", p.stem)) for p in files]
+    if len(files) >= 3 and all(ends) and len({m.group(2) for m in ends}) == len(files):
+        labels = [m.group(1) if label == m.group(0) else label for m, label in zip(ends, labels)]
+    return labels
+
+
 def find_label_file(data_dir: str | Path) -> Path | None:
     """The label file read_folder uses: data_dir itself if a file, the first of LABEL_FILES, the one that lists images."""
     root = Path(data_dir)
@@ -806,11 +851,33 @@ def _under(root: Path, rel: str) -> Path:
     tails = ["/".join(parts[i:]) for i in range(len(parts))]
     for tail in tails:
         for form in ("NFC", "NFD"):
-            for base in (root, root.parent) if "/" in tail else (root,):  # a bare name only in the list's own folder
+            # A bare name only in the list's own folder, or in its images/ (docTR keeps labels.json beside images/).
+            for base in (root, root.parent) if "/" in tail else (root, root / "images"):
                 candidate = base / unicodedata.normalize(form, tail)
                 if is_file(candidate):
                     return candidate
+    # A list written on Windows or a Mac, whose file systems ignore case: 'img_001.jpg' for IMG_001.JPG.
+    if parts and (found := _case_insensitive(root / "/".join(parts))) is not None:
+        return found
     return root / text if "\\" in rel else first
+
+
+def _case_insensitive(path: Path) -> Path | None:
+    """The file whose path equals `path` but for letter case, when exactly one does."""
+    folder = path.parent if path.parent.is_dir() else _case_insensitive(path.parent) if path.parent != path else None
+    if folder is None or not folder.is_dir():
+        return None
+    names = _lower_names(str(folder)).get(path.name.lower(), [])
+    return folder / names[0] if len(names) == 1 else None
+
+
+@functools.lru_cache(maxsize=64)
+def _lower_names(folder: str) -> dict[str, list[str]]:
+    """A folder's entries by lowercased name (one listing per folder, kept for the label file being read)."""
+    out: dict[str, list[str]] = {}
+    for name in os.listdir(folder):
+        out.setdefault(name.lower(), []).append(name)
+    return out
 
 
 DUPLICATE = "duplicate_entry"  # a label file listing an image it already listed (the first line counts)
@@ -838,8 +905,18 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
             continue
         listed.add(key)
         # Spaces around a label are a spreadsheet's or an editor's, never the word's ("Hello " would not match).
-        records.append(Record(str(image), row[1].strip()))
+        records.append(Record(str(image), _mjsynth_word(row[0], row[1].strip())))
     return records
+
+
+def _mjsynth_word(rel: str, label: str) -> str:
+    """The word of an MJSynth annotation line read as a label file: './1/1/3_Hello_17.jpg 17' -> 'Hello', not '17'."""
+    # MJSynth's second column is the word's index in lexicon.txt; the word itself is in the file name, between the
+    # first and the last underscore, and the name ends with that same index. Any other label is kept as written.
+    parts = Path(rel.replace("\\", "/")).stem.split("_")
+    if label.isdigit() and len(parts) >= 3 and parts[0].isdigit() and parts[-1] == label and any(parts[1:-1]):
+        return "_".join(parts[1:-1])
+    return label
 
 
 def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
@@ -848,21 +925,33 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
     if "\t" in line:
         fields = line.split("\t")
         fields = _without_scores(fields, keep=2)  # 'a.png<TAB>Hello<TAB>0.98': a score, not the word
-        rel, label = fields[0], "\t".join(fields[1:])
-        if not is_image_name(rel) and is_image_name(label):  # 'Hello<TAB>a.png': the label first
-            rel, label = label.strip(), rel
-        return (rel, _unquote(label)), line
+        # The path is the field that names an image (an index column may come first, the label may come first);
+        # the label is the field after it (before it when the path is last). A tab is never part of a word, so
+        # further columns ('a.png<TAB>Hello<TAB>train') are not the label's.
+        at = next((j for j, x in enumerate(fields) if is_image_name(x)), 0)
+        label = fields[at + 1] if at + 1 < len(fields) else fields[at - 1] if at else ""
+        return (fields[at].strip(), _unquote(_without_script(label, "\t"))), line
     for sep in (",", ";"):  # ';' where a European spreadsheet wrote the list
         head, found, tail = line.partition(sep)
         if found and is_image_name(head):
-            return (head.strip(), _quoted_label(tail, sep)), line
+            return (head.strip(), _quoted_label(_without_script(tail, sep), sep)), line
         if found and is_image_name(tail) and not is_image_name(head):  # 'Hello,a.png'
             return (tail.strip(), _unquote(head)), line
     # 'image.ext label': the path ends at the first word with an image extension, so 'my photo.jpg Hello' reads too.
     words = line.split(" ")
     end = next((i for i, w in enumerate(words) if is_image_name(w)), None)
     label = " ".join(words[end + 1:]).strip() if end is not None else ""
-    return ((" ".join(words[:end + 1]).strip(), label) if label else None), line
+    return ((" ".join(words[:end + 1]).strip(), _unquote(label)) if label else None), line  # 'word_1.png "Hello"'
+
+
+# The script column of ICDAR MLT's word ground truth ('word_1.png,Latin,Hello'), which is not part of the word.
+MLT_SCRIPTS = ("Latin", "Arabic", "Chinese", "Japanese", "Korean", "Bangla", "Hindi", "Symbols", "Mixed", "None")
+
+
+def _without_script(tail: str, sep: str) -> str:
+    """The label after 'path,' less an MLT script name before it: 'Latin,Hello' -> 'Hello'; any other tail as it is."""
+    head, found, rest = tail.partition(sep)
+    return rest if found and head.strip() in MLT_SCRIPTS and rest.strip() else tail
 
 
 def _quoted_label(tail: str, sep: str) -> str:
@@ -1022,7 +1111,9 @@ def _csv_tail(fields: list[str], start: int, width: int | None, sep: str, line: 
 def split_records(records: Sequence[Record], n_val: int, n_test: int, seed: int = 0) -> dict[str, list[Record]]:
     """Seeded shuffle, then n_val records to val, n_test to test and the rest to train."""
     if n_val < 0 or n_test < 0 or n_val + n_test > len(records):
-        raise ValueError(f"cannot take {n_val} val + {n_test} test records out of {len(records)}")
+        k = max(1, len(records) // 10)
+        raise ValueError(f"cannot take n_val={n_val} + n_test={n_test} images out of the {len(records)} labelled ones: "
+                         f"give smaller values (about a tenth each: n_val={k}, n_test={k})")
     shuffled = list(records)
     random.Random(seed).shuffle(shuffled)
     return {"train": shuffled[n_val + n_test :], "val": shuffled[:n_val], "test": shuffled[n_val : n_val + n_test]}

@@ -14,7 +14,7 @@ MAX_STRETCH = 2.0  # short words are widened up to 2x, so thin letters (l, i, t)
 MAX_PIXELS = 50_000_000  # refuse larger images before decoding them (decompression bombs)
 # Every extension OpenCV decodes here, the aliases a browser's "Save image as" writes (.jfif, .jpe) included.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif",
-                    ".pbm", ".pgm", ".ppm", ".pnm")
+                    ".pbm", ".pgm", ".ppm", ".pnm", ".jp2", ".j2k")
 # Image formats people have that OpenCV does not decode here (phone photos, camera raw, layered, icons): listed so
 # that a folder or label file naming them counts them as unsupported_format, with what to do, not as malformed lines.
 UNSUPPORTED_EXTENSIONS = (".heic", ".heif", ".jxl", ".psd", ".exr", ".ico", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw")

@@ -158,6 +158,10 @@ def test_skip_examples_name_the_folder_under_the_data_root(mjsynth: Path, tmp_pa
     assert "2/1/1_corrupt_1.jpg" in stats.examples["unreadable_image"]
     assert "2/1/4_missing_4.jpg" in stats.examples["missing_file"]
     assert all(not Path(name).is_absolute() for names in stats.examples.values() for name in names)
+    (tmp_path / "link").symlink_to(mjsynth)  # data_dir given through a link: read_mjsynth resolves it
+    linked = prepare_split(read_mjsynth(tmp_path / "link", "train"), Charset.seed(), tmp_path, "train",
+                           progress=False, root=tmp_path / "link")
+    assert "2/1/1_corrupt_1.jpg" in linked.examples["unreadable_image"]
     # Without a root, or for a file outside it, the name alone (no machine's folders in dataset.json).
     bare = prepare_split(read_mjsynth(mjsynth, "train"), Charset.seed(), tmp_path, "train", progress=False,
                          root=tmp_path)
@@ -663,7 +667,7 @@ def test_split_records_is_seeded_partition() -> None:
     assert a == b and a != split_records(records, 10, 5, seed=2)
     assert [len(a[s]) for s in ("train", "val", "test")] == [85, 10, 5]
     assert sorted(a["train"] + a["val"] + a["test"], key=records.index) == records
-    with pytest.raises(ValueError, match="cannot take 60 val \\+ 50 test records out of 100"):
+    with pytest.raises(ValueError, match="cannot take n_val=60 \\+ n_test=50 images out of the 100 labelled ones.*n_val=10, n_test=10"):
         split_records(records, 60, 50, seed=0)
 
 
@@ -1015,3 +1019,65 @@ def test_per_image_txt_labels_and_lists_in_formats_not_read_say_what_to_do(tmp_p
         read_folder(tmp_path / "b")
     with pytest.raises(ValueError, match=r"does not read '.xml' lists \('word.xml'\): convert it"):
         read_folder(tmp_path / "b" / "word.xml")
+
+
+# ---- a fifth probe of other people's folders (session 23): lists as real tools write them ---------------------------
+
+@pytest.mark.parametrize("name, text", [
+    ("annotation.txt", "./1/1/3_Hello_17.png 17\n./1/1/4_World_903.png 903\n"),  # MJSynth's list: an index, not a word
+    ("labels.tsv", "file_name\ttext\tsplit\n1/1/3_Hello_17.png\tHello\ttrain\n1/1/4_World_903.png\tWorld\tval\n"),
+    ("labels.tsv", "\tfile_name\ttext\n0\t1/1/3_Hello_17.png\tHello\n1\t1/1/4_World_903.png\tWorld\n"),  # pandas' index
+    ("gt.txt", "1/1/3_Hello_17.png,Latin,Hello\n1/1/4_World_903.png,Latin,World\n"),  # ICDAR MLT: a script column
+    ("gt.txt", '1/1/3_Hello_17.png "Hello"\n1/1/4_World_903.png    "World"\n'),  # ICDAR's, its tabs made spaces
+    ("labels.tsv", "1/1/3_hello_17.PNG\tHello\n1/1/4_World_903.png\tWorld\n"),  # written where case does not matter
+])
+def test_read_folder_reads_lists_as_other_tools_write_them(tmp_path: Path, name: str, text: str) -> None:
+    _images(tmp_path, ["1/1/3_Hello_17.png", "1/1/4_World_903.png"])
+    (tmp_path / name).write_text(text)
+    stats = PrepareStats()
+    assert _rel(read_folder(tmp_path, stats), tmp_path) == [("1/1/3_Hello_17.png", "Hello"), ("1/1/4_World_903.png", "World")]
+    assert not stats.skipped
+
+
+def test_read_folder_other_tools_layouts(tmp_path: Path) -> None:
+    import json
+    import unicodedata
+
+    # docTR: labels.json beside images/, its keys bare names; given images/, it says to give the folder above.
+    _images(tmp_path / "doctr", ["images/img_1.jpg", "images/img_2.jpg"])
+    (tmp_path / "doctr" / "labels.json").write_text(json.dumps({"img_1.jpg": "Hello", "img_2.jpg": "World"}))
+    assert [r.label for r in read_folder(tmp_path / "doctr")] == ["Hello", "World"]
+    with pytest.raises(ValueError, match="labels.json' one level up lists these images"):
+        read_folder(tmp_path / "doctr" / "images")
+    # OCRopus / GT4HistOCR: 010001.bin.png with 010001.gt.txt.
+    _images(tmp_path / "ocropus", ["0001/010001.bin.png", "0001/010002.nrm.png"])
+    (tmp_path / "ocropus" / "0001" / "010001.gt.txt").write_text("Hello\n")
+    (tmp_path / "ocropus" / "0001" / "010002.gt.txt").write_text("World\n")
+    assert [r.label for r in read_folder(tmp_path / "ocropus")] == ["Hello", "World"]
+    # trdg: '{text}_{index}' names (a number word too) and its --output_mask masks, which are not words.
+    _images(tmp_path / "trdg", ["Hello_0.jpg", "2024_1.jpg", "42_2.jpg", "Hello_0_mask.png", "2024_1_mask.png"])
+    assert sorted(r.label for r in read_folder(tmp_path / "trdg")) == ["2024", "42", "Hello"]
+    # A Mac's file names (NFD) give the same labels as typed ones (NFC): one class per letter.
+    _images(tmp_path / "mac", [unicodedata.normalize("NFD", "café.png"), "Zürich.png"])
+    assert sorted(r.label for r in read_folder(tmp_path / "mac")) == ["Zürich", "café"]
+    assert all(r.label == unicodedata.normalize("NFC", r.label) for r in read_folder(tmp_path / "mac"))
+    # Hashed names are no labels: the list beside them is named.
+    _images(tmp_path / "hash", ["e3e70682c209.png", "f728b4fa4248.png", "23a7711a8133.png"])
+    (tmp_path / "hash" / "annotations.xml").write_text("<annotations/>")
+    with pytest.raises(ValueError, match="poor labels.*annotations.xml may hold them"):
+        read_folder(tmp_path / "hash")
+    # An archive: extract it first, given or inside the folder.
+    (tmp_path / "words.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    with pytest.raises(ValueError, match="is an archive: extract it"):
+        read_folder(tmp_path / "words.zip")
+    (tmp_path / "zipped").mkdir()
+    (tmp_path / "zipped" / "words.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    with pytest.raises(ValueError, match="has no images.*holds words.zip: extract it first"):
+        read_folder(tmp_path / "zipped")
+    # JPEG 2000, which OpenCV decodes here.
+    ok, buf = cv2.imencode(".jp2", word_image("Hello"))
+    if ok:
+        (tmp_path / "jp2").mkdir()
+        (tmp_path / "jp2" / "Hello.jp2").write_bytes(buf.tobytes())
+        assert [r.label for r in read_folder(tmp_path / "jp2")] == ["Hello"]
+        assert load_image(tmp_path / "jp2" / "Hello.jp2").shape == word_image("Hello").shape[:2]
