@@ -81,7 +81,7 @@ def _load_one(record: Record, charset: Charset, steps: int, width: int,
     if reason is not None:
         return record, None, reason
     try:
-        raw = load_image(record.path)
+        raw = load_image(record.path, strict=True)  # an image its codec calls corrupt is not trained on
         h, w = raw.shape[:2]
         if h < MIN_ROWS or w < MIN_COLUMNS:
             return record, None, TOO_SMALL
@@ -386,31 +386,64 @@ MJSYNTH_NESTED = "mnt/ramdisk/max/90kDICT32px"  # where the MJSynth tarball puts
 
 
 def check_mjsynth_dir(data_dir: str | Path) -> dict[str, Path]:
-    """The annotation file of each split and the lexicon of an MJSynth folder; one clear error when it is not one."""
+    """The annotation file of each split (and the lexicon, when there) of an MJSynth folder; one clear error when it is not one."""
     root = Path(data_dir).expanduser()
     if not root.exists():
         raise FileNotFoundError(f"data_dir '{data_dir}' does not exist")
-    if not root.is_dir():
-        raise ValueError(f"data_dir '{data_dir}' is a file, not a folder")
-    # 1. The official split files, else a single annotation.txt split by hash (read_mjsynth).
-    lexicon, single = root / "lexicon.txt", root / "annotation.txt"
+    if root.is_file():
+        if root.name.lower().endswith(ARCHIVE_SUFFIXES):
+            raise ValueError(f"data_dir '{data_dir}' is an archive: extract it (tar -xzf) and give the folder holding "
+                             "annotation_train.txt")
+        raise ValueError(f"data_dir '{data_dir}' is a file, not a folder: give the folder that holds it, "
+                         f"data_dir='{root.parent}'")
+    # 1. The official split files, else a single annotation.txt split by hash (read_mjsynth). lexicon.txt is not read
+    #    (each word is in its file's name), so a tree without it is still one.
+    single = root / "annotation.txt"
     official = {split: root / f"annotation_{split}.txt" for split in SPLITS}
-    if lexicon.is_file() and all(p.is_file() for p in official.values()):
-        return {**official, "lexicon": lexicon}
-    if lexicon.is_file() and single.is_file():
-        return {**{split: single for split in SPLITS}, "lexicon": lexicon}
-    # 2. Say what is missing, and point at the tarball's nested folder when that is where the files are.
-    missing = [p.name for p in (*([] if single.is_file() else official.values()), lexicon) if not p.is_file()]
-    nested = root / MJSYNTH_NESTED
-    hint = f"; the archive extracts them to '{nested}': pass that" if (nested / "lexicon.txt").is_file() else ""
+    have = [split for split, p in official.items() if p.is_file()]
+    if 0 < len(have) < len(SPLITS):  # never swap silently to annotation.txt, whose hash split mixes the official ones
+        raise ValueError(
+            f"'{data_dir}' has {', '.join(official[s].name for s in have)} but not "
+            f"{', '.join(p.name for s, p in official.items() if s not in have)}: the archive has all three; restore it, "
+            "or keep only annotation.txt to split it by a hash of each path")
+    files = official if have else {split: single for split in SPLITS} if single.is_file() else None
+    if files is not None:
+        lexicon = root / "lexicon.txt"
+        return {**files, **({"lexicon": lexicon} if lexicon.is_file() else {})}
+    # 2. Say what is missing, and point at the folder below that holds the files (the tarball's nested folder).
+    below = _mjsynth_below(root)
+    hint = f"; '{below}' holds them: pass that" if below is not None else ""
     raise ValueError(
-        f"'{data_dir}' is not an MJSynth folder: expected annotation_train.txt, annotation_val.txt, "
-        f"annotation_test.txt (or annotation.txt) and lexicon.txt (missing: {', '.join(missing)}){hint}"
+        f"'{data_dir}' is not an MJSynth folder: expected annotation_train.txt, annotation_val.txt and "
+        f"annotation_test.txt (or annotation.txt){hint}"
     )
 
 
+def _mjsynth_below(root: Path, depth: int = 5, wide: int = 64) -> Path | None:
+    """The first folder under root, at most `depth` levels down, with MJSynth's annotation files; folders of more than
+    `wide` entries (image folders) are not entered."""
+    level = [root]
+    for _ in range(depth):
+        nxt = []
+        for folder in level:
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            if len(entries) > wide:
+                continue
+            for e in entries:
+                if e.is_dir() and not is_hidden_name(e.name):
+                    sub = Path(e.path)
+                    if (sub / "annotation_train.txt").is_file() or (sub / "annotation.txt").is_file():
+                        return sub
+                    nxt.append(sub)
+        level = nxt
+    return None
+
+
 def read_mjsynth(data_dir: str | Path, split: str, stats: PrepareStats | None = None) -> Iterator[Record]:
-    """Stream one split of an MJSynth folder as Records (absolute path, label); malformed lines are counted in stats."""
+    """Stream one split of an MJSynth folder as Records (absolute path, label); malformed and repeated lines are counted in stats."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     files = check_mjsynth_dir(data_dir)  # errors now, not at the first next()
@@ -421,18 +454,63 @@ def read_mjsynth(data_dir: str | Path, split: str, stats: PrepareStats | None = 
 
 
 def _check_images_extracted(annotation: Path, prefix: str, probe: int = 20) -> None:
-    """Raise when none of the first `probe` images an annotation file names exists (the archive's images not there)."""
+    """Raise when the file holds no MJSynth lines, or when none of `probe` images it names, from its head and from
+    across the file, exists (the archive's images not there)."""
     # Else a partly extracted archive (the annotation files without the numbered folders) walks all 7 million lines,
-    # minutes, to count every one as a missing_file, and the split ends empty.
-    records = list(itertools.islice(_stream_mjsynth(annotation, prefix, None, None), probe))
-    if records and not any(os.path.isfile(r.path) for r in records):
+    # minutes, to count every one as a missing_file, and the split ends empty. One missing folder at the head of the
+    # file is not that: lines from across the file are looked at too.
+    head = list(itertools.islice(_stream_mjsynth(annotation, prefix, None, None, dedupe=False), probe))
+    if not head:
+        with _open_annotation(annotation) as f:
+            lines = [line.strip() for line in itertools.islice(f, 200) if line.strip()]
+        if lines:
+            raise ValueError(f"'{annotation.name}' holds no MJSynth lines in its first {len(lines)} (expected "
+                             f"'./1/1/3_Hello_17.jpg 17', found '{lines[0][:60]}')")
+        return
+    records = head + _spread_records(annotation, prefix, probe)
+    if not any(os.path.isfile(r.path) for r in records):
         raise FileNotFoundError(
-            f"none of the first {len(records)} images '{annotation.name}' names is there (the first: "
-            f"'{records[0].path}'): are the numbered image folders extracted into '{prefix}'?")
+            f"none of the first {len(head)} images '{annotation.name}' names is there (the first: "
+            f"'{head[0].path}'): are the numbered image folders extracted into '{prefix}'?")
 
 
-def _stream_mjsynth(path: Path, prefix: str, derived_split: str | None, stats: PrepareStats | None) -> Iterator[Record]:
-    with open(path, encoding="utf-8-sig", errors="replace") as f:  # -sig: a Windows editor's byte-order mark
+def _spread_records(annotation: Path, prefix: str, n: int) -> list[Record]:
+    """Up to n records parsed from lines at n offsets spread over an (uncompressed) annotation file."""
+    if _compressed(annotation):
+        return []
+    size, out = annotation.stat().st_size, []
+    with open(annotation, "rb") as f:
+        for k in range(1, n + 1):
+            f.seek(size * k // (n + 1))
+            f.readline()  # the rest of a line cut by the seek
+            record = _parse_mjsynth(f.readline().decode("utf-8", "replace").split(), prefix)
+            if record is not None:
+                out.append(record)
+    return out
+
+
+def _compressed(path: Path) -> bool:
+    """Whether a file starts with gzip's magic bytes."""
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _open_annotation(path: Path):
+    """An annotation file as text: gzip-compressed or not, UTF-16 by its byte-order mark, else UTF-8."""
+    import gzip
+
+    if _compressed(path):
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
+    with open(path, "rb") as f:
+        utf16 = f.read(2) in (b"\xff\xfe", b"\xfe\xff")  # Windows Notepad's "Unicode"
+    return open(path, encoding="utf-16" if utf16 else "utf-8-sig", errors="replace")  # -sig: a Windows editor's mark
+
+
+def _stream_mjsynth(path: Path, prefix: str, derived_split: str | None, stats: PrepareStats | None,
+                    dedupe: bool = True) -> Iterator[Record]:
+    listed: set[int] = set()  # hashes of the paths so far: a line repeated would train (and score) twice
+    moved: list[str] = []  # the folder an absolute path from another machine started with, once found
+    with _open_annotation(path) as f:
         for line in f:  # one line at a time: flat memory for MJSynth's 7-9 million lines
             parts = line.split()
             # 1. With a single annotation.txt, a hash of the path picks the split (stable across runs and machines).
@@ -443,7 +521,30 @@ def _stream_mjsynth(path: Path, prefix: str, derived_split: str | None, stats: P
                 if stats is not None:
                     stats.skip(MALFORMED, line.strip()[:80] or "<blank line>")
                 continue
+            # 2. Absolute paths written where the archive was extracted elsewhere ('/mnt/ramdisk/max/90kDICT32px/1/...'):
+            #    the same tail under data_dir.
+            if not record.path.startswith(prefix) and not os.path.isfile(record.path):
+                record = _moved(record, prefix, moved)
+            if dedupe:
+                key = hash(record.path)
+                if key in listed:
+                    if stats is not None:
+                        stats.skip(DUPLICATE, line.strip()[:80])
+                    continue
+                listed.add(key)
             yield record
+
+
+def _moved(record: Record, prefix: str, moved: list[str]) -> Record:
+    """A record whose absolute path lies on another machine, re-rooted under prefix when its tail is there."""
+    if moved and record.path.startswith(moved[0]):
+        return Record(prefix + record.path[len(moved[0]):], record.label)
+    parts = record.path.split("/")
+    for i in range(1, len(parts) - 1):
+        if os.path.isfile(prefix + "/".join(parts[i:])):
+            moved[:] = ["/".join(parts[:i]) + "/"]
+            return Record(prefix + "/".join(parts[i:]), record.label)
+    return record
 
 
 def mjsynth_split_of(path: str) -> str:
@@ -464,8 +565,12 @@ def _parse_mjsynth(parts: list[str], prefix: str) -> Record | None:
     first, last = stem.find("_"), stem.rfind("_")
     if first == last:
         return None
-    path = rel if os.path.isabs(rel) else prefix + (rel[2:] if rel.startswith("./") else rel)  # as written when absolute
-    return Record(path, stem[first + 1 : last])
+    if os.path.isabs(rel):
+        return Record(rel, stem[first + 1 : last])  # as written; _stream_mjsynth re-roots it when it is not there
+    rel = os.path.normpath(rel)
+    if rel.startswith(".."):  # './../other/1_x_1.jpg' names a file outside data_dir
+        return None
+    return Record(prefix + rel, stem[first + 1 : last])
 
 
 # Label files read_folder looks for at the folder's top, in this order, and the column names it understands.
@@ -880,7 +985,7 @@ def _lower_names(folder: str) -> dict[str, list[str]]:
     return out
 
 
-DUPLICATE = "duplicate_entry"  # a label file listing an image it already listed (the first line counts)
+DUPLICATE = "duplicate_entry"  # a label file or MJSynth annotation listing an image it already listed (the first counts)
 
 
 def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list[Record]:

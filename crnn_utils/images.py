@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import os
+import re
+import sys
+import tempfile
+import threading
 from pathlib import Path
 from typing import Union
 
@@ -12,6 +16,7 @@ IMG_HEIGHT = 32
 IMG_WIDTH = 128
 MAX_STRETCH = 2.0  # short words are widened up to 2x, so thin letters (l, i, t) get CTC steps of their own
 MAX_PIXELS = 50_000_000  # refuse larger images before decoding them (decompression bombs)
+MAX_FILE_BYTES = 256 << 20  # and larger files before reading them: a word crop is kilobytes, a 1 GB '.jpg' is not one
 # Every extension OpenCV decodes here, the aliases a browser's "Save image as" writes (.jfif, .jpe) included.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif",
                     ".pbm", ".pgm", ".ppm", ".pnm", ".jp2", ".j2k")
@@ -39,6 +44,7 @@ TOO_LARGE = "too_large"
 TRUNCATED = "truncated_image"
 NOT_PERMITTED = "permission_denied"
 UNSUPPORTED = "unsupported_format"
+DAMAGED = "damaged_image"  # decoded, but its codec reported corrupt data (prepare_split's strict loading only)
 
 
 def image_size(path: PathLike) -> tuple[int, int] | None:
@@ -122,14 +128,17 @@ def is_file(path: PathLike) -> bool:
         return False
 
 
-def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def load_image(path: PathLike, max_pixels: int = MAX_PIXELS, strict: bool = False) -> np.ndarray:
     """Decode an image file to uint8 (H, W), (H, W, 3) RGB or (H, W, 4) RGBA, upright per EXIF; raises ImageError with a countable reason."""
     p = Path(path)
     # 1. Cheap checks before decoding anything. A name the file system refuses (over 255 bytes) names no file either.
     if not is_file(p):
         raise ImageError(MISSING_FILE, path)
-    if p.stat().st_size == 0:
+    size = p.stat().st_size
+    if size == 0:
         raise ImageError(EMPTY_FILE, path)
+    if size > MAX_FILE_BYTES:
+        raise ImageError(TOO_LARGE, path, f"{size / 2**20:.0f} MB > {MAX_FILE_BYTES >> 20} MB")
     try:
         data = np.fromfile(str(p), np.uint8)
     except PermissionError as e:
@@ -142,8 +151,11 @@ def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     # 2. OpenCV decodes a truncated JPEG without error (grey bottom rows): check for the end marker first.
     if _jpeg_truncated(data):
         raise ImageError(TRUNCATED, path)
-    # 3. Decode with OpenCV (keeps alpha so it can be composited over white).
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    # 3. Decode with OpenCV (keeps alpha so it can be composited over white). What its codecs print about damaged
+    #    data is caught, not printed; strict (training data) refuses such an image, else it is read as decoded.
+    img, complaint = _decode_quietly(data)
+    if strict and img is not None and complaint:
+        raise ImageError(DAMAGED, path, complaint.splitlines()[0][:120])
     if img is None or img.size == 0:
         kind = _unsupported_kind(data, p.suffix)
         if kind:
@@ -164,6 +176,44 @@ def load_image(path: PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     if img.ndim == 3:
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
     return img
+
+
+_DECODE_LOCK = threading.Lock()
+_SINK: list = []  # one temporary file, reused, that takes the codecs' stderr during a decode
+_CODEC_TEXT = re.compile(r"(?i)jpeg|png|tiff|webp|gif|bmp|imdecode|loadsave|huffman|marker")
+
+
+def _decode_quietly(data: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """cv2.imdecode(IMREAD_UNCHANGED) with what libjpeg, libpng and OpenCV print on stderr caught: (image, their text)."""
+    # libjpeg writes "Corrupt JPEG data: ..." straight to file descriptor 2, one line per damaged file, which neither
+    # Python nor OpenCV's log level can silence: fd 2 points at a temporary file while one image decodes.
+    with _DECODE_LOCK:
+        if not _SINK:
+            _SINK.append(tempfile.TemporaryFile())
+        sink = _SINK[0].fileno()
+        os.ftruncate(sink, 0)
+        os.lseek(sink, 0, os.SEEK_SET)
+        try:
+            sys.stderr.flush()
+        except Exception:  # a closed or replaced sys.stderr
+            pass
+        saved = os.dup(2)
+        try:
+            os.dup2(sink, 2)
+            img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        if not os.fstat(sink).st_size:
+            return img, ""
+        os.lseek(sink, 0, os.SEEK_SET)
+        text = os.read(sink, 1 << 16).decode("utf-8", "replace")
+    # Text from another thread in that instant (a log line) is not the codec's: it goes to stderr after all.
+    lines = text.splitlines(keepends=True)
+    other = "".join(line for line in lines if not _CODEC_TEXT.search(line) and not line.startswith(">"))
+    if other:
+        os.write(2, other.encode())
+    return img, "".join(line for line in lines if _CODEC_TEXT.search(line)).strip()
 
 
 def _unsupported_kind(data: np.ndarray, suffix: str) -> str:

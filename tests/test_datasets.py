@@ -263,8 +263,10 @@ def test_mjsynth_annotation_with_a_byte_order_mark_and_absolute_paths(tmp_path: 
     for split in ("train", "val", "test"):
         (tmp_path / f"annotation_{split}.txt").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
     (tmp_path / "lexicon.txt").write_text("hello\nworld\n")
-    records = list(read_mjsynth(tmp_path, "train"))
-    assert [r.label for r in records] == ["Hello", "World", "Hello"] and all(Path(r.path).is_file() for r in records)
+    stats = PrepareStats()
+    records = list(read_mjsynth(tmp_path, "train", stats))
+    assert [r.label for r in records] == ["Hello", "World"] and all(Path(r.path).is_file() for r in records)
+    assert stats.skipped == {"duplicate_entry": 1}  # the third line names the first's image again
 
 
 def test_single_annotation_file_is_split_by_hash(tmp_path: Path) -> None:
@@ -290,17 +292,96 @@ def test_check_mjsynth_dir_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         check_mjsynth_dir(tmp_path / "nope")
     (tmp_path / "file.txt").write_text("x")
-    with pytest.raises(ValueError, match="is a file, not a folder"):
+    with pytest.raises(ValueError, match=f"is a file, not a folder: give the folder that holds it, data_dir='{tmp_path}'"):
         check_mjsynth_dir(tmp_path / "file.txt")
-    for split in ("train", "val", "test"):
+    (tmp_path / "mjsynth.tar.gz").write_bytes(b"\x1f\x8b" + bytes(30))
+    with pytest.raises(ValueError, match="is an archive: extract it"):
+        check_mjsynth_dir(tmp_path / "mjsynth.tar.gz")
+    # Two of the three split files: an error, not a silent switch to annotation.txt's hash split.
+    (tmp_path / "annotation.txt").write_text("")
+    for split in ("train", "test"):
         (tmp_path / f"annotation_{split}.txt").write_text("")
-    with pytest.raises(ValueError, match=r"is not an MJSynth folder: expected .*\(missing: lexicon.txt\)$"):
+    with pytest.raises(ValueError, match="has annotation_train.txt, annotation_test.txt but not annotation_val.txt"):
         check_mjsynth_dir(tmp_path)
+    # lexicon.txt is not read: a tree without it is still an MJSynth folder.
+    (tmp_path / "annotation_val.txt").write_text("")
+    assert sorted(check_mjsynth_dir(tmp_path)) == ["test", "train", "val"]
+    # The tarball's root, or any folder above the files: the error names the folder that holds them.
     nested = tmp_path / "top" / "mnt/ramdisk/max/90kDICT32px"
     nested.mkdir(parents=True)
-    (nested / "lexicon.txt").write_text("")
-    with pytest.raises(ValueError, match="90kDICT32px': pass that"):
-        check_mjsynth_dir(tmp_path / "top")
+    (nested / "annotation_train.txt").write_text("")
+    for given in (tmp_path / "top", tmp_path / "top" / "mnt" / "ramdisk"):
+        with pytest.raises(ValueError, match="is not an MJSynth folder.*90kDICT32px' holds them: pass that"):
+            check_mjsynth_dir(given)
+
+
+def _mjsynth_tree(root: Path, lines: list[str], images: list[str]) -> None:
+    for rel in images:
+        write_jpeg(root / rel, rel)
+    for split in ("train", "val", "test"):
+        (root / f"annotation_{split}.txt").write_text("\n".join(lines) + "\n")
+
+
+def test_read_mjsynth_faulty_trees(tmp_path: Path) -> None:
+    # 1. Repeated lines are counted once as used, then as duplicate_entry; '../' leaves data_dir: malformed.
+    a = tmp_path / "a"
+    _mjsynth_tree(a, ["./1/1/1_Hello_3.jpg 3", "./1/1/2_World_4.jpg 4", "./1/1/1_Hello_3.jpg 3", "1/1/2_World_4.jpg 4",
+                      "./../b/1/1/1_Secret_1.jpg 1"], ["1/1/1_Hello_3.jpg", "1/1/2_World_4.jpg"])
+    write_jpeg(tmp_path / "b/1/1/1_Secret_1.jpg", "Secret")
+    stats = PrepareStats()
+    assert [r.label for r in read_mjsynth(a, "train", stats)] == ["Hello", "World"]
+    assert stats.skipped == {"duplicate_entry": 2, MALFORMED: 1}
+    # 2. Absolute paths written where the archive was extracted on another machine: found under data_dir.
+    b = tmp_path / "moved"
+    _mjsynth_tree(b, [f"/mnt/ramdisk/max/90kDICT32px/{rel} {i}" for i, rel in
+                      enumerate(["1/1/1_Hello_3.jpg", "2/1/2_World_4.jpg"])], ["1/1/1_Hello_3.jpg", "2/1/2_World_4.jpg"])
+    records = list(read_mjsynth(b, "train"))
+    assert [Path(r.path).relative_to(b.resolve()).as_posix() for r in records] == ["1/1/1_Hello_3.jpg", "2/1/2_World_4.jpg"]
+    # 3. The first folder missing is not "images not extracted": lines from across the file are looked at too.
+    c = tmp_path / "c"
+    present = [f"2/1/{i}_Word_{i}.jpg" for i in range(30)]
+    _mjsynth_tree(c, [f"./9/9/{i}_Gone_{i}.jpg {i}" for i in range(25)] + [f"./{rel} {i}" for i, rel in enumerate(present)],
+                  present)
+    stats = prepare_split(read_mjsynth(c, "train"), Charset.seed(), tmp_path / "out", "train", progress=False, root=c)
+    assert stats.used == 30 and stats.skipped == {"missing_file": 25}
+    # 4. gzip-compressed and UTF-16 annotation files are read; a file of no MJSynth lines at all says so.
+    import gzip
+
+    for name, data in [("gz", gzip.compress(b"./1/1/1_Hello_3.jpg 3\n")), ("u16", "./1/1/1_Hello_3.jpg 3\n".encode("utf-16"))]:
+        d = tmp_path / name
+        _mjsynth_tree(d, [], ["1/1/1_Hello_3.jpg"])
+        (d / "annotation_train.txt").write_bytes(data)
+        assert [r.label for r in read_mjsynth(d, "train")] == ["Hello"]
+    (tmp_path / "u16" / "annotation_val.txt").write_text("<html>404</html>\n")
+    with pytest.raises(ValueError, match="'annotation_val.txt' holds no MJSynth lines.*found '<html>404</html>'"):
+        read_mjsynth(tmp_path / "u16", "val")
+
+
+def test_a_damaged_jpeg_is_not_trained_on_and_prints_nothing(tmp_path: Path, capfd) -> None:
+    # Bytes changed inside the scan: OpenCV decodes it (garbled), and libjpeg prints "Corrupt JPEG data" on fd 2.
+    good = write_jpeg(tmp_path / "1/1/1_Hello_1.jpg", "Hello")
+    bad = bytearray(good)
+    bad[-40:-2] = bytes(38)
+    (tmp_path / "1/1/2_Hello_2.jpg").write_bytes(bytes(bad))
+    _mjsynth_tree(tmp_path, ["./1/1/1_Hello_1.jpg 1", "./1/1/2_Hello_2.jpg 2"], [])
+    capfd.readouterr()
+    stats = prepare_split(read_mjsynth(tmp_path, "train"), Charset.seed(), tmp_path / "out", "train", progress=False,
+                          root=tmp_path)
+    assert stats.used == 1 and dict(stats.skipped) == {"damaged_image": 1}
+    assert stats.examples["damaged_image"] == ["1/1/2_Hello_2.jpg"]
+    assert load_image(tmp_path / "1/1/2_Hello_2.jpg").shape[:2] == load_image(tmp_path / "1/1/1_Hello_1.jpg").shape[:2]
+    assert capfd.readouterr().err == ""  # inference reads it as decoded, and quietly
+    with pytest.raises(ImageError, match="damaged_image.*Corrupt JPEG"):
+        load_image(tmp_path / "1/1/2_Hello_2.jpg", strict=True)
+
+
+def test_a_file_too_big_for_a_word_image_is_refused_before_reading(tmp_path: Path, monkeypatch) -> None:
+    from crnn_utils import images
+
+    data = write_jpeg(tmp_path / "big.jpg", "big")
+    monkeypatch.setattr(images, "MAX_FILE_BYTES", len(data) - 1)
+    with pytest.raises(ImageError, match="too_large"):
+        load_image(tmp_path / "big.jpg")
 
 
 def test_load_image_reasons(tmp_path: Path) -> None:
