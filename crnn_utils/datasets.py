@@ -163,6 +163,30 @@ def _shown_path(path: str, root: str | Path | None = None) -> str:
     return Path(path).name
 
 
+# What to do when every input of a split was skipped for one reason (check_prepared).
+_ALL_SKIPPED_HINTS = {
+    "out_of_charset": 'the labels hold characters the charset lacks: run with charset="auto"',
+    "missing_file": "the files it names are not there: check data_dir",
+    "malformed_annotation": "its lines are not MJSynth's './1/1/3_Hello_17.jpg 17'",
+    "too_long_for_ctc": "the labels are too long for the CTC steps: a larger image_width gives more",
+    "empty_label": "the labels are empty",
+}
+
+
+def check_prepared(stats: dict[str, PrepareStats]) -> None:
+    """Raise one line when the train or val split kept no image: how many were seen, the main reason, what to do."""
+    for split in ("train", "val"):
+        st = stats.get(split)
+        if st is None or st.used:
+            continue
+        if not st.seen:
+            raise ValueError(f"{split}: the source holds no images for this split")
+        reason, n = st.skipped.most_common(1)[0]
+        example = (st.examples.get(reason) or ["?"])[0]
+        hint = _ALL_SKIPPED_HINTS.get(reason, "the image files are damaged or not images: check the download")
+        raise ValueError(f"{split}: none of the {st.seen} inputs is usable ({reason}: {n}, e.g. '{example}'); {hint}")
+
+
 def _imap(pool: ThreadPoolExecutor, records: Iterable[Record], charset: Charset, steps: int, width: int,
           max_stretch: float, window: int = 256,
           wanted: Callable[[], int] | None = None) -> Iterator[tuple[Record, np.ndarray | None, str | None]]:

@@ -102,6 +102,41 @@ def test_notebook_01_reads_an_icdar_style_folder(tmp_path):
     assert sum(info["seen"].values()) == 42 and sum(info["counts"].values()) == 40
 
 
+@pytest.mark.parametrize("kind, message", [
+    ("cyrillic", "train: none of the 12 inputs is usable (out_of_charset: 12, e.g. "),
+    ("empty_jpegs", "train: none of the 12 inputs is usable (empty_file: 12, e.g. '1/1/0_Word_0.jpg')"),
+])
+def test_notebook_01_says_why_no_image_was_usable(tmp_path, kind, message):
+    """A source none of whose training images can be used stops with one line, not a deep traceback in a plot."""
+    import cv2
+    import numpy as np
+
+    src = tmp_path / "src"
+    src.mkdir()
+    if kind == "cyrillic":  # labels the seed charset cannot hold
+        for i in range(16):
+            cv2.imwrite(str(src / f"{i}.png"), np.full((32, 80), 200, np.uint8))
+        (src / "labels.tsv").write_text("".join(f"{i}.png\tПривет\n" for i in range(16)), encoding="utf-8")
+        params = {"dataset": "folder", "n_val": 2, "n_test": 2}
+    else:  # an MJSynth tree whose images are all empty files
+        for split, n in (("train", 12), ("val", 2), ("test", 2)):
+            lines = []
+            for i in range(n):
+                rel = f"{split}/1/{i}_Word_{i}.jpg" if split != "train" else f"1/1/{i}_Word_{i}.jpg"
+                (src / rel).parent.mkdir(parents=True, exist_ok=True)
+                (src / rel).write_bytes(b"")
+                lines.append(f"./{rel} {i}")
+            (src / f"annotation_{split}.txt").write_text("\n".join(lines) + "\n")
+        params = {"dataset": "mjsynth", "n_val": 2, "n_test": 2}
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        pm.execute_notebook(str(ROOT / "notebooks" / NOTEBOOKS[0]), str(tmp_path / "out.ipynb"),
+                            parameters={"run_dir": str(tmp_path / "r"), "data_dir": str(src), **params},
+                            cwd=str(ROOT), kernel_name="python3", progress_bar=False, execution_timeout=300)
+    assert err.value.ename == "ParameterError" and message in err.value.evalue, err.value.evalue
+    if kind == "cyrillic":
+        assert 'charset="auto"' in err.value.evalue
+
+
 def test_resume_rerun_does_not_retrain(chained_run):
     """Re-running 03 on the same run_dir resumes: nothing left to do at epochs=2, history unchanged."""
     before = (chained_run / "history.csv").read_text()
