@@ -627,6 +627,10 @@ def _read_folder(data_dir: str | Path, stats: PrepareStats | None) -> list[Recor
             raise ValueError(f"read_folder does not read '{found.suffix}' lists ('{found.name}'): convert it to lines "
                              "'relative/path<TAB>label' in a labels.tsv (or CSV/JSON/JSONL with file_name and text)")
         records = _read_label_file(root, found, stats)
+        if found.suffix.lower() != ".mat" and _text_encoding(found) == "cp1252" and _garbled(r.label for r in records[:1000]):
+            sample = next(r.label for r in records if any(ord(c) > 127 for c in r.label))
+            raise ValueError(f"'{found.name}' is not UTF-8, and read as Windows-1252 (Excel's Western 'CSV') its labels "
+                             f"come out garbled ('{sample}'): save it again as UTF-8 (Excel: 'CSV UTF-8')")
         if not records:
             raise ValueError(f"'{found}' lists no images: expected lines 'relative/path<TAB>label' "
                              "(or 'path label', 'path, \"label\"', CSV/JSON/JSONL with file_name and text)")
@@ -946,6 +950,17 @@ def _text_encoding(path: str | Path, probe: int = 1 << 22) -> str:
     return "utf-8-sig"
 
 
+def _garbled(labels: Iterable[str]) -> bool:
+    """Whether labels decoded as Windows-1252 look like text of another code page: most of their non-ASCII characters
+    in runs of three or more ('Ïðèâåò' for Russian, '¼òµ¥' for Chinese), where Western words have one or two ('Café', 'ações')."""
+    runs = total = 0
+    for label in labels:
+        for m in re.finditer(r"[^\x00-\x7f]+", label):
+            total += len(m.group())
+            runs += len(m.group()) if len(m.group()) >= 3 else 0
+    return total >= 4 and 5 * runs >= 3 * total
+
+
 def _file_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
     """(path, label) or None, and the raw line, for each row of a label file in any format read_folder reads."""
     if path.suffix.lower() in (".mat", ".json"):
@@ -1195,11 +1210,19 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
     lines = iter(f)
     first = next(lines, "")
     sep = ";" if first.count(";") > first.count(",") else ","
-    cols, width = (0, 1), None
+    # Excel writes every row with as many fields as its widest ('a.png,Hello,' when one row has a note): when most of
+    # the first rows end in an empty field, the file has that many columns and the label is one field, not 'Hello,'.
+    head = [first, *itertools.islice(lines, 49)]
+    rows = [r for r in csv.reader(head, delimiter=sep, skipinitialspace=True) if any(x.strip() for x in r)]
+    counts = Counter(len(r) for r in rows)
+    common, n = counts.most_common(1)[0] if counts else (0, 0)
+    padded = common >= 3 and len(rows) >= 2 and 5 * n >= 4 * len(rows) and \
+        5 * sum(len(r) == common and not r[-1].strip() for r in rows) >= 3 * len(rows)
+    cols, width = (0, 1), (common if padded else None)
     last = [""]  # the text line the reader took last: a row's own text, for labels with an unquoted separator
 
     def feed() -> Iterator[str]:
-        for line in itertools.chain([first], lines):
+        for line in itertools.chain(head, lines):
             last[0] = line
             yield line
 

@@ -1162,3 +1162,20 @@ def test_read_folder_other_tools_layouts(tmp_path: Path) -> None:
         (tmp_path / "jp2" / "Hello.jp2").write_bytes(buf.tobytes())
         assert [r.label for r in read_folder(tmp_path / "jp2")] == ["Hello"]
         assert load_image(tmp_path / "jp2" / "Hello.jp2").shape == word_image("Hello").shape[:2]
+
+
+def test_read_folder_excel_padding_and_code_pages(tmp_path: Path) -> None:
+    # Excel pads every row to its widest: the empty last field is a column, not a comma in the label.
+    _images(tmp_path / "x", ["a.png", "b.png", "c.png"])
+    (tmp_path / "x" / "labels.csv").write_text("a.png,Hello,\nb.png,World,\nc.png,Sale,checked\n")
+    assert [r.label for r in read_folder(tmp_path / "x")] == ["Hello", "World", "Sale"]
+    # A list saved in a Russian or Chinese Windows code page is not read as garbled Windows-1252 labels ...
+    for name, text, code in [("ru", "Привет", "cp1251"), ("zh", "简单", "gbk")]:
+        _images(tmp_path / name, ["a.png", "b.png"])
+        (tmp_path / name / "labels.csv").write_bytes(f"filename,label\na.png,{text}\nb.png,{text}\n".encode(code))
+        with pytest.raises(ValueError, match="is not UTF-8.*garbled.*save it again as UTF-8"):
+            read_folder(tmp_path / name)
+    # ... while a Western one still is, accents and all.
+    _images(tmp_path / "pt", ["a.png", "b.png", "c.png"])
+    (tmp_path / "pt" / "labels.csv").write_bytes("filename,label\na.png,ações\nb.png,Größe\nc.png,Café\n".encode("cp1252"))
+    assert [r.label for r in read_folder(tmp_path / "pt")] == ["ações", "Größe", "Café"]
