@@ -197,7 +197,10 @@ def _decode_quietly(data: np.ndarray) -> tuple[np.ndarray | None, str]:
             sys.stderr.flush()
         except Exception:  # a closed or replaced sys.stderr
             pass
-        saved = os.dup(2)
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all (a detached process): nothing to catch
+            return cv2.imdecode(data, cv2.IMREAD_UNCHANGED), ""
         try:
             os.dup2(sink, 2)
             img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
