@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import string
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -42,8 +43,11 @@ class Charset:
 
     @classmethod
     def from_labels(cls, labels: Iterable[str]) -> "Charset":
-        """Every character seen in `labels`, in a stable (sorted) order."""
-        return cls("".join(sorted({c for label in labels for c in label})))
+        """Every character seen in `labels`, in a stable (sorted) order; U+FFFD and control characters left out."""
+        # U+FFFD is what a label file's undecodable bytes became, a control character (a tab, a NUL) a parsing slip:
+        # neither is a letter to learn. Their labels are then skipped as out_of_charset, and counted.
+        return cls("".join(sorted({c for label in labels for c in label
+                                   if c != "\ufffd" and unicodedata.category(c) not in ("Cc", "Cs")})))
 
     @classmethod
     def from_spec(cls, spec: str, labels: Iterable[str] = ()) -> "Charset":

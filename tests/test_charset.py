@@ -137,3 +137,10 @@ def test_pad():
     assert out == [[0, 1, 62], [62, 62, 62], [0, 1, 2]]
     assert all(len(row) == 3 for row in out)
     assert cs.pad([], 4) == []
+
+
+def test_from_labels_leaves_out_decoding_debris():
+    # 'caf\ufffd' is a Latin-1 'café' read as UTF-8; a tab or NUL in a label is a parsing slip: no class for either.
+    cs = Charset.from_labels(["caf\ufffd", "a\tb", "x\x00"])
+    assert cs.chars == "abcfx"
+    assert cs.skip_reason("caf\ufffd", 31) == "out_of_charset"
