@@ -10,6 +10,7 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
+from . import quiet_stderr
 from .charset import Charset
 
 KERAS_FILE = "model.keras"
@@ -206,11 +207,12 @@ def tflite_outputs(path: str | os.PathLike, images: np.ndarray) -> dict[str, np.
 
             Interpreter = tf.lite.Interpreter
         interpreter = Interpreter(model_path=str(path))
-    runner = interpreter.get_signature_runner("serving_default")
     images = _batch(images)
     if len(images) == 0:
         raise ValueError("images is empty: pass at least one preprocessed image")
-    return {k: np.array(v) for k, v in runner(images=images).items()}
+    with quiet_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on every first run
+        runner = interpreter.get_signature_runner("serving_default")
+        return {k: np.array(v) for k, v in runner(images=images).items()}
 
 
 def run_tflite(path: str | os.PathLike, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

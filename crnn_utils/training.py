@@ -252,9 +252,10 @@ class DecodedMetrics(keras.callbacks.Callback):
         if self.verbose:
             pairs = ", ".join(f"{t!r}->{p!r}" for t, p in zip(self.labels[: self.show], preds[: self.show]))
             hint = "  (all blanks: still on the CTC plateau)" if logs["blank_share"] > 0.99 else ""
-            loss = f"val_loss {logs['val_loss']:.3f}, " if "val_loss" in logs else ""
-            print(f"epoch {epoch + 1}: {loss}word acc {logs['val_word_acc']:.1%}, CER {logs['val_cer']:.3f}, "
-                  f"blank share {logs['blank_share']:.2f}{hint} | {pairs}")
+            loss = f"loss {logs['loss']:.3f}, " if "loss" in logs else ""
+            loss += f"val_loss {logs['val_loss']:.3f}, " if "val_loss" in logs else ""
+            print(f"epoch {epoch + 1} ({logs['minutes']:.1f} min): {loss}word acc {logs['val_word_acc']:.1%}, "
+                  f"CER {logs['val_cer']:.3f}, blank share {logs['blank_share']:.2f}{hint} | {pairs}")
 
 
 class BestCheckpoint(keras.callbacks.Callback):

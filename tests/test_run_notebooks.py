@@ -1,4 +1,6 @@
-"""scripts/run_notebooks.py: the chain's time limit shortens notebook 03's training on slower machines only."""
+"""scripts/run_notebooks.py: the chain's time limit shortens notebook 03's training on slower machines only; the committed
+notebooks as scripts/publish_notebooks.py leaves them."""
+import re
 import sys
 from pathlib import Path
 
@@ -7,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import run_notebooks  # noqa: E402
-from run_notebooks import RESERVE_PER_01_SECOND, RESERVE_SECONDS, training_budget  # noqa: E402
+from run_notebooks import NOTEBOOKS, RESERVE_PER_01_SECOND, RESERVE_SECONDS, training_budget  # noqa: E402
 
 
 def test_fast_machine_keeps_the_default_budget():
@@ -105,3 +107,31 @@ def test_committed_notebooks_carry_no_injected_parameters(name):
     # papermill rewrites its record of the parameters only when it injects some, so a run that injected nothing kept
     # the notebook's old record (session 14's time_budget_minutes=10.6 in 03 until session 20), which readers see too.
     assert nb.metadata.get("papermill", {}).get("parameters", {}) == {}
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_committed_notebooks_carry_no_run_debris(name):
+    # What publish_notebooks.py leaves out: saved widget state (finished progress bars) and object addresses.
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    assert "widgets" not in nb.metadata
+    texts = [o.get("data", {}).get("text/plain", "") for c in nb.cells for o in c.get("outputs", [])]
+    assert not [t for t in texts if re.search(r" at 0x[0-9a-fA-F]+", t)]
+
+
+def test_publish_cleans_an_executed_notebook():
+    import nbformat
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from publish_notebooks import clean
+
+    nb = nbformat.v4.new_notebook(metadata={"papermill": {"parameters": {"x": 1}}, "widgets": {"state": {}}})
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", execution_count=1, metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("x = 2", execution_count=2, metadata={"tags": ["injected-parameters"]}),
+                nbformat.v4.new_code_cell("s", execution_count=3, outputs=[nbformat.v4.new_output(
+                    "execute_result", {"text/plain": "<Styler at 0x7f0639c45090>"}, execution_count=3)])]
+    out = clean(nb)
+    assert [c.source for c in out.cells] == ["x = 1", "s"] and [c.execution_count for c in out.cells] == [1, 2]
+    assert out.metadata.papermill["parameters"] == {} and "widgets" not in out.metadata
+    assert out.cells[1].outputs[0]["data"]["text/plain"] == "<Styler>"
