@@ -16,8 +16,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .charset import Charset, ctc_min_steps
-from .images import (IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, ImageError, fit_size, is_file, is_hidden_name, is_image_name,
+from .charset import EMPTY_LABEL, OUT_OF_CHARSET, TOO_LONG, Charset, ctc_min_steps
+from .images import (IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, MISSING_FILE, ImageError, fit_size, is_file, is_hidden_name, is_image_name,
                      load_image, preprocess)
 
 SPLITS = ("train", "val", "test")
@@ -163,16 +163,6 @@ def _shown_path(path: str, root: str | Path | None = None) -> str:
     return Path(path).name
 
 
-# What to do when every input of a split was skipped for one reason (check_prepared).
-_ALL_SKIPPED_HINTS = {
-    "out_of_charset": 'the labels hold characters the charset lacks: run with charset="auto"',
-    "missing_file": "the files it names are not there: check data_dir",
-    "malformed_annotation": "its lines are not MJSynth's './1/1/3_Hello_17.jpg 17'",
-    "too_long_for_ctc": "the labels are too long for the CTC steps: a larger image_width gives more",
-    "empty_label": "the labels are empty",
-}
-
-
 def check_prepared(stats: dict[str, PrepareStats]) -> None:
     """Raise one line when the train or val split kept no image: how many were seen, the main reason, what to do."""
     for split in ("train", "val"):
@@ -183,7 +173,11 @@ def check_prepared(stats: dict[str, PrepareStats]) -> None:
             raise ValueError(f"{split}: the source holds no images for this split")
         reason, n = st.skipped.most_common(1)[0]
         example = (st.examples.get(reason) or ["?"])[0]
-        hint = _ALL_SKIPPED_HINTS.get(reason, "the image files are damaged or not images: check the download")
+        hint = {OUT_OF_CHARSET: 'the labels hold characters the charset lacks: run with charset="auto"',
+                MISSING_FILE: "the files it names are not there: check data_dir",
+                MALFORMED: "its lines are not MJSynth's './1/1/3_Hello_17.jpg 17'",
+                TOO_LONG: "the labels are too long for the CTC steps: a larger image_width gives more",
+                EMPTY_LABEL: "the labels are empty"}.get(reason, "the files are damaged or not images: check the download")
         raise ValueError(f"{split}: none of the {st.seen} inputs is usable ({reason}: {n}, e.g. '{example}'); {hint}")
 
 
@@ -520,14 +514,12 @@ def _compressed(path: Path) -> bool:
 
 
 def _open_annotation(path: Path):
-    """An annotation file as text: gzip-compressed or not, UTF-16 by its byte-order mark, else UTF-8."""
+    """An annotation file as text: gunzipped when gzip-compressed, else in the encoding label files are read in."""
     import gzip
 
     if _compressed(path):
         return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
-    with open(path, "rb") as f:
-        utf16 = f.read(2) in (b"\xff\xfe", b"\xfe\xff")  # Windows Notepad's "Unicode"
-    return open(path, encoding="utf-16" if utf16 else "utf-8-sig", errors="replace")  # -sig: a Windows editor's mark
+    return open(path, encoding=_text_encoding(path), errors="replace")  # as label files: UTF-16 by its mark, ...
 
 
 def _stream_mjsynth(path: Path, prefix: str, derived_split: str | None, stats: PrepareStats | None,
@@ -627,7 +619,7 @@ def _read_folder(data_dir: str | Path, stats: PrepareStats | None) -> list[Recor
             raise ValueError(f"read_folder does not read '{found.suffix}' lists ('{found.name}'): convert it to lines "
                              "'relative/path<TAB>label' in a labels.tsv (or CSV/JSON/JSONL with file_name and text)")
         records = _read_label_file(root, found, stats)
-        if found.suffix.lower() != ".mat" and _text_encoding(found) == "cp1252" and _garbled(r.label for r in records[:1000]):
+        if _garbled(r.label for r in records[:1000]) and found.suffix.lower() != ".mat" and _text_encoding(found) == "cp1252":
             sample = next(r.label for r in records if any(ord(c) > 127 for c in r.label))
             raise ValueError(f"'{found.name}' is not UTF-8, and read as Windows-1252 (Excel's Western 'CSV') its labels "
                              f"come out garbled ('{sample}'): save it again as UTF-8 (Excel: 'CSV UTF-8')")
@@ -1057,10 +1049,9 @@ def _mjsynth_word(rel: str, label: str) -> str:
     """The word of an MJSynth annotation line read as a label file: './1/1/3_Hello_17.jpg 17' -> 'Hello', not '17'."""
     # MJSynth's second column is the word's index in lexicon.txt; the word itself is in the file name, between the
     # first and the last underscore, and the name ends with that same index. Any other label is kept as written.
-    parts = Path(rel.replace("\\", "/")).stem.split("_")
-    if label.isdigit() and len(parts) >= 3 and parts[0].isdigit() and parts[-1] == label and any(parts[1:-1]):
-        return "_".join(parts[1:-1])
-    return label
+    stem = Path(rel.replace("\\", "/")).stem
+    word = label_from_file_name(stem)
+    return word if label.isdigit() and stem.endswith(f"_{label}") and word != stem else label
 
 
 def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:

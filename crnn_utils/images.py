@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
-import tempfile
-import threading
 from pathlib import Path
 from typing import Union
 
@@ -178,41 +175,19 @@ def load_image(path: PathLike, max_pixels: int = MAX_PIXELS, strict: bool = Fals
     return img
 
 
-_DECODE_LOCK = threading.Lock()
-_SINK: list = []  # one temporary file, reused, that takes the codecs' stderr during a decode
 _CODEC_TEXT = re.compile(r"(?i)jpeg|png|tiff|webp|gif|bmp|imdecode|loadsave|huffman|marker")
 
 
 def _decode_quietly(data: np.ndarray) -> tuple[np.ndarray | None, str]:
     """cv2.imdecode(IMREAD_UNCHANGED) with what libjpeg, libpng and OpenCV print on stderr caught: (image, their text)."""
+    from . import captured_stderr
+
     # libjpeg writes "Corrupt JPEG data: ..." straight to file descriptor 2, one line per damaged file, which neither
-    # Python nor OpenCV's log level can silence: fd 2 points at a temporary file while one image decodes.
-    with _DECODE_LOCK:
-        if not _SINK:
-            _SINK.append(tempfile.TemporaryFile())
-        sink = _SINK[0].fileno()
-        os.ftruncate(sink, 0)
-        os.lseek(sink, 0, os.SEEK_SET)
-        try:
-            sys.stderr.flush()
-        except Exception:  # a closed or replaced sys.stderr
-            pass
-        try:
-            saved = os.dup(2)
-        except OSError:  # no stderr at all (a detached process): nothing to catch
-            return cv2.imdecode(data, cv2.IMREAD_UNCHANGED), ""
-        try:
-            os.dup2(sink, 2)
-            img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        if not os.fstat(sink).st_size:
-            return img, ""
-        os.lseek(sink, 0, os.SEEK_SET)
-        text = os.read(sink, 1 << 16).decode("utf-8", "replace")
+    # Python nor OpenCV's log level can silence.
+    with captured_stderr() as said:
+        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     # Text from another thread in that instant (a log line) is not the codec's: it goes to stderr after all.
-    lines = text.splitlines(keepends=True)
+    lines = "".join(said).splitlines(keepends=True)
     other = "".join(line for line in lines if not _CODEC_TEXT.search(line) and not line.startswith(">"))
     if other:
         os.write(2, other.encode())

@@ -1,7 +1,8 @@
 """Notebook parameter checks that stop with one line saying what is allowed, not a deep traceback."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
 
 
 class ParameterError(ValueError):
@@ -30,3 +31,14 @@ def check_number(name: str, value: Any, low: float | None = None, high: float | 
         rng = f">= {low}" if high is None else f"<= {high}" if low is None else f"in [{low}, {high}]"
         raise ParameterError(f"{name}={value!r} is out of range; it must be {rng}")
     return value
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Inside the block, a reader's ValueError or OSError (its message says what to do) stops as a one-line ParameterError."""
+    try:
+        yield
+    except ParameterError:
+        raise
+    except (ValueError, OSError) as e:
+        raise ParameterError(str(e)) from None

@@ -474,3 +474,19 @@ def test_8bit_values_in_a_16bit_file_or_array_read_as_8bit(tmp_path):
     assert cv2.imwrite(str(tmp_path / "wide.png"), wide)
     loaded = load_image(tmp_path / "wide.png")
     assert loaded[0, 0] == 255 and loaded[1, 10] == 1  # 255 of 65535 is 1 of 255
+
+
+def test_captured_stderr_nests_and_keeps_each_blocks_text(capfd) -> None:
+    import os
+
+    from crnn_utils import captured_stderr, quiet_stderr
+
+    with captured_stderr() as outer:
+        os.write(2, b"a\n")
+        with captured_stderr() as inner:  # load_image inside a caller's block does this
+            os.write(2, b"b\n")
+        os.write(2, b"c\n")
+    assert outer == ["a\nc\n"] and inner == ["b\n"]
+    with quiet_stderr():
+        os.write(2, b"dropped\n")
+    assert capfd.readouterr().err == ""

@@ -69,3 +69,14 @@ def test_render_traceback_is_one_line():
     assert lines[0] == f"ParameterError: {e.value}"
     assert "\n" not in lines[0]
     assert "model_size='huge'" in lines[0] and "['seed', 'cpu']" in lines[0]
+
+
+def test_one_line_errors_turns_a_readers_error_into_a_parameter_error():
+    from crnn_utils.params import one_line_errors
+
+    with pytest.raises(ParameterError, match="^data_dir 'x' does not exist$"):
+        with one_line_errors():
+            raise FileNotFoundError("data_dir 'x' does not exist")
+    with pytest.raises(KeyError):  # anything else is a bug, shown with its traceback
+        with one_line_errors():
+            raise KeyError("x")
