@@ -177,7 +177,9 @@ def check_prepared(stats: dict[str, PrepareStats]) -> None:
                 MISSING_FILE: "the files it names are not there: check data_dir",
                 MALFORMED: "its lines are not MJSynth's './1/1/3_Hello_17.jpg 17'",
                 TOO_LONG: "the labels are too long for the CTC steps: a larger image_width gives more",
-                EMPTY_LABEL: "the labels are empty"}.get(reason, "the files are damaged or not images: check the download")
+                EMPTY_LABEL: "the labels are empty",
+                IN_EARLIER_SPLIT: "its annotation file lists the images of an earlier split's: check the split files",
+                IAM_BAD_SEGMENTATION: "IAM marks every word of it 'err'"}.get(reason, "the files are damaged or not images: check the download")
         raise ValueError(f"{split}: none of the {st.seen} inputs is usable ({reason}: {n}, e.g. '{example}'); {hint}")
 
 
@@ -460,15 +462,17 @@ def _mjsynth_below(root: Path, depth: int = 5, wide: int = 64) -> Path | None:
     return None
 
 
-def read_mjsynth(data_dir: str | Path, split: str, stats: PrepareStats | None = None) -> Iterator[Record]:
-    """Stream one split of an MJSynth folder as Records (absolute path, label); malformed and repeated lines are counted in stats."""
+def read_mjsynth(data_dir: str | Path, split: str, stats: PrepareStats | None = None,
+                 seen: dict[int, str] | None = None) -> Iterator[Record]:
+    """Stream one split of an MJSynth folder as Records (absolute path, label); malformed and repeated lines are counted
+    in stats, and, given the same `seen` for every split, an image an earlier split listed is skipped in the later one."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     files = check_mjsynth_dir(data_dir)  # errors now, not at the first next()
     prefix = os.path.join(Path(data_dir).expanduser().resolve(), "")  # ends with a separator: + is join, but faster
     _check_images_extracted(files[split], prefix)
     derived = files[split].name == "annotation.txt"
-    return _stream_mjsynth(files[split], prefix, split if derived else None, stats)
+    return _stream_mjsynth(files[split], prefix, split if derived else None, stats, seen=seen, split=split)
 
 
 def _check_images_extracted(annotation: Path, prefix: str, probe: int = 20) -> None:
@@ -522,9 +526,14 @@ def _open_annotation(path: Path):
     return open(path, encoding=_text_encoding(path), errors="replace")  # as label files: UTF-16 by its mark, ...
 
 
+IN_EARLIER_SPLIT = "in_earlier_split"  # an MJSynth image that an earlier split's file lists too: used there only
+
+
 def _stream_mjsynth(path: Path, prefix: str, derived_split: str | None, stats: PrepareStats | None,
-                    dedupe: bool = True) -> Iterator[Record]:
-    listed: set[int] = set()  # hashes of the paths so far: a line repeated would train (and score) twice
+                    dedupe: bool = True, seen: dict[int, str] | None = None, split: str = "") -> Iterator[Record]:
+    # Hashes of the paths so far, and the split that listed each: a line repeated would train (and score) twice, and
+    # a test image also listed for training would be scored on a word the model learnt.
+    listed: dict[int, str] = {} if seen is None else seen
     moved: list[str] = []  # the folder an absolute path from another machine started with, once found
     with _open_annotation(path) as f:
         for line in f:  # one line at a time: flat memory for MJSynth's 7-9 million lines
@@ -545,9 +554,9 @@ def _stream_mjsynth(path: Path, prefix: str, derived_split: str | None, stats: P
                 key = hash(record.path)
                 if key in listed:
                     if stats is not None:
-                        stats.skip(DUPLICATE, line.strip()[:80])
+                        stats.skip(DUPLICATE if listed[key] == split else IN_EARLIER_SPLIT, line.strip()[:80])
                     continue
-                listed.add(key)
+                listed[key] = split
             yield record
 
 
@@ -614,6 +623,8 @@ def _read_folder(data_dir: str | Path, stats: PrepareStats | None) -> list[Recor
         stats.source = _describe(kind, root, found)
     if kind == "lmdb":
         return _read_lmdbs(found, stats)
+    if kind == "iam":
+        return _read_iam(found, stats)
     if kind == "label_file":
         if found.suffix.lower() in UNREAD_SUFFIXES:
             raise ValueError(f"read_folder does not read '{found.suffix}' lists ('{found.name}'): convert it to lines "
@@ -648,7 +659,7 @@ def _describe(kind: str, root: Path, found: list[Path] | Path) -> str:
     """A plan of _folder_plan in words, for PrepareStats.source."""
     if kind == "lmdb":
         return "LMDB " + ", ".join(str(p.relative_to(root)) if p != root else p.name for p in found)
-    return {"label_file": lambda: found.name, "sidecars": lambda: ".gt.txt files", "names": lambda: "file names"}[kind]()
+    return {"label_file": lambda: found.name, "iam": lambda: f"IAM {found.name}", "sidecars": lambda: ".gt.txt files", "names": lambda: "file names"}[kind]()
 
 
 def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
@@ -668,7 +679,11 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     #    a label file given as data_dir is read instead.
     if path.is_dir() and (root / LMDB_FILE).is_file():
         return "lmdb", root, [root]
-    # 1. A label file wins: the one given, one of LABEL_FILES, or the one text file at the top that lists images.
+    # 1. IAM's words.txt (ids, not paths: 'a01-000u-00-00 ok 154 408 768 27 51 AT A'), given or in its ascii/ folder.
+    for words in ((path,) if path.is_file() else (root / IAM_WORDS, root / "ascii" / IAM_WORDS)):
+        if words.is_file() and _is_iam_words(words):
+            return "iam", words.parent, words
+    # 2. A label file wins: the one given, one of LABEL_FILES, or the one text file at the top that lists images.
     label_file = find_label_file(path)
     if label_file is not None:
         return "label_file", root, label_file
@@ -690,19 +705,26 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
         raise ValueError(f"folder '{data_dir}' has no images: expected files ending in "
                          f"{', '.join(IMAGE_EXTENSIONS)}, or one of {', '.join(LABEL_FILES)}, or an LMDB (data.mdb)"
                          + inside)
-    # 2. Ground-truth sidecars as tesstrain and OCRopus keep them: word.png next to word.gt.txt.
+    # 3. Ground-truth sidecars as tesstrain and OCRopus keep them: word.png next to word.gt.txt.
     if any(_sidecar(p) is not None for p in files):
         return "sidecars", root, files
-    # 3. Label files one level down (a Hugging Face imagefolder's train/metadata.jsonl, test/...): one split at a time,
+    # 4. Label files one level down (a Hugging Face imagefolder's train/metadata.jsonl, test/...): one split at a time,
     #    never the file names of images that have labels elsewhere.
     nested = sorted(d / n for d in root.iterdir() if d.is_dir() for n in LABEL_FILES if (d / n).is_file())
     if nested:
         raise ValueError(f"'{data_dir}' has no label file at its top, but {', '.join(str(p.relative_to(root)) for p in nested)}"
                          f" below it: give one of those folders as data_dir, e.g. '{nested[0].parent}'")
-    # 4. File names, unless they look like indices ('0001', 'img_1', _poor_labels) while the labels may be elsewhere:
+    # 5. File names, unless they look like indices ('0001', 'img_1', _poor_labels) while the labels may be elsewhere:
     #    in the list of the folder above, in per-image .txt files, in a list read_folder does not know (or in a
     #    subfolder), or in the names of one folder per word. Guessing would train on '0001' or 'img'.
     labels = _labels_from_names(files)
+    if 2 * sum(bool(_IAM_ID.fullmatch(p.stem)) for p in files) > len(files):  # IAM's words/a01/a01-000u/*.png
+        lists = [w for w in (root.parent / IAM_WORDS, root.parent / "ascii" / IAM_WORDS, root.parent.parent / "ascii" / IAM_WORDS)
+                 if w.is_file()]
+        give = lists[0].parent.parent if lists and lists[0].parent.name == "ascii" else lists[0].parent if lists else None
+        where = f"'{lists[0]}' is there: give '{give}' as data_dir" if lists else \
+            "their labels are in IAM's words.txt (ascii.tgz): give the folder that holds it, or words.txt itself"
+        raise ValueError(f"'{data_dir}' holds IAM word images, whose names are ids ('{files[0].stem}'), not words; {where}")
     if _poor_labels(labels):
         # data_dir may be the images folder of a dataset whose label file sits one level up (ICDAR's gt.txt beside
         # images/): its paths then start with this folder's name.
@@ -736,6 +758,51 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
                 f"in {len(folders)} subfolders ('{first}'): if each folder is a word, list them in a labels.tsv "
                 f"('{first.as_posix()}<TAB>{first.parent.name}' lines) and give this folder again")
     return "names", root, files
+
+
+IAM_WORDS = "words.txt"  # the IAM Handwriting Database's word list (its ascii.tgz), beside the words/ it names
+_IAM_ID = re.compile(r"[a-z]\d\d-\d{3}[a-z]?-\d\d-\d\d")
+_IAM_LINE = re.compile(rf"({_IAM_ID.pattern}) (ok|err?) -?\d+ (?:\S+ ){{5,6}}(.+)")
+IAM_BAD_SEGMENTATION = "iam_segmentation_err"  # a words.txt line marked 'err': the word's box may cut it
+
+
+def _is_iam_words(path: Path, lines: int = 50) -> bool:
+    """Whether most of the first lines of a text file, less '#' comments, are IAM words.txt lines."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            head = [x.strip() for x in itertools.islice((x for x in f if x.strip() and not x.startswith("#")), lines)]
+    except OSError:
+        return False
+    return bool(head) and 2 * sum(bool(_IAM_LINE.fullmatch(x)) for x in head) > len(head)
+
+
+def _read_iam(words: Path, stats: PrepareStats | None) -> list[Record]:
+    """Records of IAM's words.txt: 'a01-000u-00-00 ok ... A' -> words/a01/a01-000u/a01-000u-00-00.png, 'A'."""
+    rows = []
+    with open(words, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            m = _IAM_LINE.fullmatch(line.strip())
+            if m is None:
+                if stats is not None:
+                    stats.skip(MALFORMED, line.strip()[:80])
+                continue
+            wid, flag, label = m.groups()
+            form = wid.split("-")
+            rel = Path(form[0], f"{form[0]}-{form[1]}", wid + ".png")
+            if flag != "ok":  # IAM's own note: "er: segmentation of word can be bad"
+                if stats is not None:
+                    stats.skip(IAM_BAD_SEGMENTATION, str(rel))
+                continue
+            rows.append((rel, label))
+    # words.tgz extracts to a01/a01-000u/...; people keep that under words/ beside words.txt or beside ascii/.
+    bases = [b / sub for b in (words.parent, words.parent.parent) for sub in ("words", "")]
+    base = next((b for b in bases for rel, _ in rows[:: max(1, len(rows) // 20)] if (b / rel).is_file()), None)
+    if base is None:
+        raise ValueError(f"'{words}' is IAM's word list, but none of its images is under "
+                         f"{' or '.join(repr(str(b)) for b in bases[:2])}: extract IAM's words.tgz into '{bases[0]}'")
+    return [Record(str(base / rel), label) for rel, label in rows]
 
 
 def _sidecar(image: Path) -> Path | None:
@@ -1041,8 +1108,21 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
             continue
         listed.add(key)
         # Spaces around a label are a spreadsheet's or an editor's, never the word's ("Hello " would not match).
-        records.append(Record(str(image), _mjsynth_word(row[0], row[1].strip())))
+        records.append(Record(str(image), _mjsynth_word(row[0], _donut_text(row[1]).strip())))
     return records
+
+
+def _donut_text(label: str) -> str:
+    """The text of a Donut/SynthDoG label ('{"gt_parse": {"text_sequence": "Hello"}}', a JSON string); other labels as they are."""
+    if not label.lstrip().startswith('{"gt_parse"'):
+        return label
+    try:
+        parse = json.loads(label)["gt_parse"]
+    except (ValueError, KeyError, TypeError):
+        return label
+    if isinstance(parse, dict):
+        parse = next((parse[k] for k in ("text_sequence", *LABEL_COLUMNS) if isinstance(parse.get(k), str)), parse)
+    return parse if isinstance(parse, str) else label
 
 
 def _mjsynth_word(rel: str, label: str) -> str:
@@ -1197,10 +1277,15 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
     import csv
     import itertools
 
-    # A spreadsheet set to a European locale saves "CSV" with ';' between the fields: the first line says which.
+    # A spreadsheet set to a European locale saves "CSV" with ";" between the fields: Excel may say so in a first line.
     lines = iter(f)
     first = next(lines, "")
-    sep = ";" if first.count(";") > first.count(",") else ","
+    told = re.fullmatch(r"\ufeff?sep=(.)\r?\n?", first)  # Excel's 'sep=;' line: the separator, said, and no row
+    if told:
+        first = next(lines, "")
+    peek = [first, *itertools.islice(lines, 19)]
+    lines = itertools.chain(peek[1:], lines)
+    sep = told.group(1) if told else _csv_separator(peek)
     # Excel writes every row with as many fields as its widest ('a.png,Hello,' when one row has a note): when most of
     # the first rows end in an empty field, the file has that many columns and the label is one field, not 'Hello,'.
     head = [first, *itertools.islice(lines, 49)]
@@ -1239,6 +1324,20 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
         ok = len(fields) > max(cols)
         label = _csv_tail(fields, cols[1], width, sep, last[0]) if ok and cols[1] > cols[0] else fields[cols[1]] if ok else ""
         yield ((fields[cols[0]].strip(), label) if ok else None), raw
+
+
+def _csv_separator(head: list[str]) -> str:
+    """',' or ';': the one that splits an image name off more of the first rows, else the one the first line has more of."""
+    import csv
+
+    def naming(sep: str) -> int:
+        return sum(any(is_image_name(x) for x in row) for row in csv.reader(head, delimiter=sep, skipinitialspace=True))
+
+    by_name = {sep: naming(sep) for sep in (",", ";")}
+    if by_name[","] != by_name[";"]:  # 'a.png,A;B;C' has more ';' than ',', and its ',' splits off the image
+        return max(by_name, key=by_name.get)
+    first = head[0] if head else ""
+    return ";" if first.count(";") > first.count(",") else ","
 
 
 def _csv_tail(fields: list[str], start: int, width: int | None, sep: str, line: str) -> str:

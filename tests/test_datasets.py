@@ -1179,3 +1179,76 @@ def test_read_folder_excel_padding_and_code_pages(tmp_path: Path) -> None:
     _images(tmp_path / "pt", ["a.png", "b.png", "c.png"])
     (tmp_path / "pt" / "labels.csv").write_bytes("filename,label\na.png,ações\nb.png,Größe\nc.png,Café\n".encode("cp1252"))
     assert [r.label for r in read_folder(tmp_path / "pt")] == ["ações", "Größe", "Café"]
+
+
+# ---- what sessions 21-23 left (session 24): IAM's words.txt, Donut labels, Excel's sep= line, MJSynth splits that overlap ----
+
+IAM_HEADER = "#--- words.txt ---#\n#\n# format: a01-000u-00-00 ok 154 408 768 27 51 AT A\n#\n"
+
+
+def test_read_folder_iam_words(tmp_path: Path) -> None:
+    # IAM ships words.txt in ascii.tgz (ids, not paths) and the images in words.tgz (a01/a01-000u/a01-000u-00-00.png).
+    ids = ["a01-000u-00-00", "a01-000u-00-01", "a01-000u-00-02", "r06-022-03-05"]
+    lines = [f"{ids[0]} ok 154 408 768 27 51 AT A", f"{ids[1]} ok 154 507 766 213 48 NN MOVE",
+             f"{ids[2]} err 154 796 764 70 50 TO to", f"{ids[3]} ok 180 1 1062 1227 41 46 NN Mr."]  # 10-field form too
+    rels = [f"{i.split('-')[0]}/{i.split('-')[0]}-{i.split('-')[1]}/{i}.png" for i in ids]
+    for layout, words_txt, images in [("a", "ascii/words.txt", "words"), ("b", "words.txt", "words"), ("c", "words.txt", "")]:
+        root = tmp_path / layout
+        _images(root / images if images else root, rels)
+        (root / words_txt).parent.mkdir(parents=True, exist_ok=True)
+        (root / words_txt).write_text(IAM_HEADER + "\n".join(lines) + "\n")
+        for given in (root, root / words_txt):
+            stats = PrepareStats()
+            records = read_folder(given, stats)
+            assert [r.label for r in records] == ["A", "MOVE", "Mr."], (layout, given)
+            assert all(Path(r.path).is_file() and Path(r.path).stem in ids for r in records)
+            assert stats.skipped == {"iam_segmentation_err": 1} and stats.source == "IAM words.txt"
+    # The images folder alone: its names are ids, never labels; the error names the folder that holds words.txt.
+    with pytest.raises(ValueError, match=r"IAM word images.*give '.*/a' as data_dir"):
+        read_folder(tmp_path / "a" / "words")
+    # words.txt without its images: say where they are expected.
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "words.txt").write_text(IAM_HEADER + "\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match="IAM's word list, but none of its images.*extract IAM's words.tgz"):
+        read_folder(tmp_path / "d")
+
+
+def test_read_folder_donut_labels_and_excel_separators(tmp_path: Path) -> None:
+    import json
+
+    # Donut / SynthDoG: metadata.jsonl whose ground_truth is a JSON string holding gt_parse.text_sequence.
+    _images(tmp_path / "donut", ["0.png", "1.png"])
+    (tmp_path / "donut" / "metadata.jsonl").write_text("".join(
+        json.dumps({"file_name": f"{i}.png", "ground_truth": json.dumps({"gt_parse": {"text_sequence": t}})}) + "\n"
+        for i, t in enumerate(["Hello", "World"])))
+    assert [r.label for r in read_folder(tmp_path / "donut")] == ["Hello", "World"]
+    # Excel's 'sep=;' first line names the separator and is no row; the header after it is read as one.
+    _images(tmp_path / "x", ["a.png", "b.png"])
+    (tmp_path / "x" / "labels.csv").write_text("sep=;\r\nfile;text\r\na.png;Hello\r\nb.png;World\r\n")
+    assert [r.label for r in read_folder(tmp_path / "x")] == ["Hello", "World"]
+    (tmp_path / "x" / "labels.csv").write_text("sep=,\nfile,text\na.png,Hel;lo\nb.png,World\n")
+    assert [r.label for r in read_folder(tmp_path / "x")] == ["Hel;lo", "World"]
+    # No header, ';' inside the labels outnumbering the ',' that splits off the image: the ',' is the separator.
+    (tmp_path / "x" / "labels.csv").write_text("a.png,A;B;C\nb.png,x;y\n")
+    assert [r.label for r in read_folder(tmp_path / "x")] == ["A;B;C", "x;y"]
+    (tmp_path / "x" / "labels.csv").write_text("a.png;Hello\nb.png;x,y\n")  # and the other way round
+    assert [r.label for r in read_folder(tmp_path / "x")] == ["Hello", "x,y"]
+
+
+def test_read_mjsynth_an_image_in_two_splits_is_used_in_the_first(tmp_path: Path) -> None:
+    rels = [f"1/1/{i}_Word{i}_{i}.jpg" for i in range(6)]
+    for rel in rels:
+        write_jpeg(tmp_path / rel, rel)
+    lines = [f"./{rel} {i}" for i, rel in enumerate(rels)]
+    for split, chosen in (("train", lines[:4]), ("val", lines[3:5]), ("test", [lines[1], lines[5], lines[5]])):
+        (tmp_path / f"annotation_{split}.txt").write_text("\n".join(chosen) + "\n")
+    seen: dict = {}
+    got, skipped = {}, {}
+    for split in ("train", "val", "test"):
+        stats = PrepareStats()
+        got[split] = [r.label for r in read_mjsynth(tmp_path, split, stats, seen=seen)]
+        skipped[split] = dict(stats.skipped)
+    assert got == {"train": ["Word0", "Word1", "Word2", "Word3"], "val": ["Word4"], "test": ["Word5"]}
+    assert skipped == {"train": {}, "val": {"in_earlier_split": 1}, "test": {"in_earlier_split": 1, "duplicate_entry": 1}}
+    # Without a shared `seen`, each split is read on its own, as before.
+    assert [r.label for r in read_mjsynth(tmp_path, "val")] == ["Word3", "Word4"]
