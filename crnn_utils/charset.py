@@ -16,6 +16,17 @@ OUT_OF_CHARSET = "out_of_charset"
 TOO_LONG = "too_long_for_ctc"
 
 
+# Zero-width non-joiner and joiner are format characters too, but part of Persian, Indic and emoji spelling.
+_SPELLING_FORMAT = frozenset("\u200c\u200d")
+
+
+def without_invisible(text: str) -> str:
+    """`text` less invisible format characters: zero-width space, byte-order mark, direction marks, soft hyphen."""
+    if text.isascii():
+        return text
+    return "".join(c for c in text if c in _SPELLING_FORMAT or unicodedata.category(c) != "Cf")
+
+
 def ctc_min_steps(label: str) -> int:
     """Fewest CTC time steps that can emit `label`: one per character plus a blank between repeated letters."""
     repeats = sum(1 for a, b in zip(label, label[1:]) if a == b)
@@ -46,8 +57,9 @@ class Charset:
         """Every character seen in `labels`, in a stable (sorted) order; U+FFFD and control characters left out."""
         # U+FFFD is what a label file's undecodable bytes became, a control character (a tab, a NUL) a parsing slip:
         # neither is a letter to learn. Their labels are then skipped as out_of_charset, and counted.
-        return cls("".join(sorted({c for label in labels for c in label
-                                   if c != "\ufffd" and unicodedata.category(c) not in ("Cc", "Cs")})))
+        # Invisible format characters (a zero-width space, a byte-order mark) are no letters either.
+        return cls("".join(sorted({c for label in labels for c in label if c != "\ufffd"
+                                   and unicodedata.category(c) not in ("Cc", "Cs") and without_invisible(c)})))
 
     @classmethod
     def from_spec(cls, spec: str, labels: Iterable[str] = ()) -> "Charset":

@@ -1,6 +1,7 @@
 """Where words come from (MJSynth, your folder, the synthetic generator) and how they reach the model (shards, tf.data)."""
 from __future__ import annotations
 
+import codecs
 import functools
 import itertools
 import json
@@ -16,7 +17,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .charset import EMPTY_LABEL, OUT_OF_CHARSET, TOO_LONG, Charset, ctc_min_steps
+from .charset import EMPTY_LABEL, OUT_OF_CHARSET, TOO_LONG, Charset, ctc_min_steps, without_invisible
 from .images import (IMAGE_EXTENSIONS, IMG_HEIGHT, IMG_WIDTH, MAX_STRETCH, MISSING_FILE, ImageError, fit_size, is_file, is_hidden_name, is_image_name,
                      load_image, preprocess)
 
@@ -523,7 +524,7 @@ def _open_annotation(path: Path):
 
     if _compressed(path):
         return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
-    return open(path, encoding=_text_encoding(path), errors="replace")  # as label files: UTF-16 by its mark, ...
+    return _open_text(path)  # as label files: UTF-16 by its mark, ...
 
 
 IN_EARLIER_SPLIT = "in_earlier_split"  # an MJSynth image that an earlier split's file lists too: used there only
@@ -601,7 +602,7 @@ def _parse_mjsynth(parts: list[str], prefix: str) -> Record | None:
 # Label files read_folder looks for at the folder's top, in this order, and the column names it understands.
 LABEL_FILES = ("labels.tsv", "labels.txt", "gt.txt", "labels.csv", "metadata.csv", "metadata.jsonl", "labels.json")
 PATH_COLUMNS = ("path", "file_name", "filename", "file", "image", "image_path", "img", "name", "image_name",
-                "img_name", "img_path", "file_path", "filepath", "image_file", "image_id")
+                "img_name", "img_path", "file_path", "filepath", "image_file", "image_id", "id")
 LABEL_COLUMNS = ("label", "text", "transcription", "word", "identity", "ground_truth", "gt", "words", "transcript",
                  "label_text", "string")
 NO_LABEL = "no_label_file"  # sidecar mode: an image without its name.gt.txt
@@ -611,10 +612,23 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
     """Records of a labelled folder (or label file): an LMDB, a label file, else name.gt.txt sidecars, else file names."""
     import unicodedata
 
-    _lower_names.cache_clear()  # folder listings of an earlier call may be stale
-    # One Unicode form for every label: a Mac writes 'café' in file names as 'cafe' + a combining accent (NFD), which
-    # would be two classes for charset="auto" and one more CTC step than the word has.
-    return [Record(r.path, unicodedata.normalize("NFC", r.label)) for r in _read_folder(data_dir, stats)]
+    for cache in (_lower_names, _subfolders, _listing):  # folder listings of an earlier call may be stale
+        cache.cache_clear()
+    records = []
+    for r in _read_folder(data_dir, stats):
+        # One Unicode form for every label: a Mac writes 'café' in file names as 'cafe' + a combining accent (NFD),
+        # which would be two classes for charset="auto" and one more CTC step than the word has. Invisible characters
+        # pasted from a web page or left by concatenated files (a zero-width space, a byte-order mark) are no letters.
+        label = without_invisible(unicodedata.normalize("NFC", r.label))
+        if label and not label.strip("#"):  # '###': ICDAR's (and MLT's, Total-Text's '#') mark of an illegible word
+            if stats is not None:
+                stats.skip(DONT_CARE, _shown_path(r.path, data_dir))
+            continue
+        records.append(Record(r.path, label))
+    return records
+
+
+DONT_CARE = "dont_care_label"  # a label of only '#': the word is marked illegible, no text to learn or score
 
 
 def _read_folder(data_dir: str | Path, stats: PrepareStats | None) -> list[Record]:
@@ -626,6 +640,9 @@ def _read_folder(data_dir: str | Path, stats: PrepareStats | None) -> list[Recor
     if kind == "iam":
         return _read_iam(found, stats)
     if kind == "label_file":
+        if (holds := _not_words(found)) is not None:
+            raise ValueError(f"'{found.name}' holds {holds}, not words: give the recognition list (PPOCRLabel writes "
+                             "rec_gt.txt and crop_img/ with File > Export Recognition Result) as data_dir")
         if found.suffix.lower() in UNREAD_SUFFIXES:
             raise ValueError(f"read_folder does not read '{found.suffix}' lists ('{found.name}'): convert it to lines "
                              "'relative/path<TAB>label' in a labels.tsv (or CSV/JSON/JSONL with file_name and text)")
@@ -637,6 +654,9 @@ def _read_folder(data_dir: str | Path, stats: PrepareStats | None) -> list[Recor
         if not records:
             raise ValueError(f"'{found}' lists no images: expected lines 'relative/path<TAB>label' "
                              "(or 'path label', 'path, \"label\"', CSV/JSON/JSONL with file_name and text)")
+        if len(records) >= 10 and len(labels := {r.label for r in records}) == 1:
+            raise ValueError(f"every one of the {len(records)} labels in '{found.name}' is '{labels.pop()}': that is no "
+                             "list of words (a column of flags or of one class?); give the list that holds the words")
         if not any(is_file(r.path) for r in records):  # else every line would be a missing_file, and no data
             raise ValueError(f"none of the {len(records)} images '{found.name}' lists is there (the first: "
                              f"'{records[0].path}'): paths in a label file are read relative to its folder, '{root}'")
@@ -646,7 +666,8 @@ def _read_folder(data_dir: str | Path, stats: PrepareStats | None) -> list[Recor
         for image in found:
             sidecar = _sidecar(image)
             if sidecar is not None:
-                text = sidecar.read_text(encoding=_text_encoding(sidecar), errors="replace")
+                with _open_text(sidecar) as f:
+                    text = f.read()
                 records.append(Record(str(image), text.strip()))
             elif stats is not None:
                 stats.skip(NO_LABEL, _shown_path(str(image), root))
@@ -728,13 +749,16 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     if _poor_labels(labels):
         # data_dir may be the images folder of a dataset whose label file sits one level up (ICDAR's gt.txt beside
         # images/): its paths then start with this folder's name.
-        try:
-            above = find_label_file(root.parent) if root.parent != root else None
-        except ValueError as e:  # several lists up there: still the parent is the folder to give
-            raise ValueError(f"'{data_dir}': the file names make poor labels ('{labels[0]}', ...); {e}") from None
-        if above is not None and _lists_images(root.parent, above):
-            raise ValueError(f"'{data_dir}': the file names make poor labels ('{labels[0]}', '{labels[-1]}', ...), and "
-                             f"'{above}' one level up lists these images: give '{root.parent}' as data_dir")
+        # Or beside it under another name (ICDAR 2015's Challenge4_Test_Task3_GT.txt beside ch4_test_word_images_gt/,
+        # its names bare), or two levels up (MMOCR's textrecog_test.json above textrecog_imgs/test/).
+        for up, where in ((root.parent, "one level up"), (root.parent.parent, "two levels up")):
+            try:
+                above = find_label_file(up) if up != root else None
+            except ValueError as e:  # several lists up there: still that folder is the one to give
+                raise ValueError(f"'{data_dir}': the file names make poor labels ('{labels[0]}', ...); {e}") from None
+            if above is not None and _lists_images(up, above):
+                raise ValueError(f"'{data_dir}': the file names make poor labels ('{labels[0]}', '{labels[-1]}', ...), "
+                                 f"and '{above}' {where} lists these images: give '{up}' as data_dir")
         texts = [p for p in every if p.suffix.lower() in LIST_SUFFIXES][:5]
         txts = {p.with_suffix(""): p for p in every if p.suffix.lower() == ".txt"}  # IMG1.TXT from a Windows tool too
         beside = [txts[p.with_suffix("")] for p in files if p.with_suffix("") in txts]
@@ -750,6 +774,11 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
                 "that list as data_dir, as 'path<TAB>label' lines (or 'path label', CSV/JSON/JSONL with file_name and text)")
         # One folder per word ('Hello/001.png', 'Hello/002.png'): the folder names may be the words, or may not
         # ('train/', 'batch_2/'), so say how to give them rather than train on '001'.
+        word, n = Counter(labels).most_common(1)[0]
+        if len(files) >= 3 and 10 * n >= 9 * len(files):  # 'word_1.png', 'word_2.png', ...: every image 'word'
+            raise ValueError(f"'{data_dir}': the file names would label {n} of the {len(files)} images '{word}' "
+                             f"('{files[0].name}', ...), and no list of their words was found here or up to two "
+                             "levels up: give the label file as data_dir, or list them in a labels.tsv")
         folders = Counter(p.parent.name for p in files if p.parent != root)
         if len(folders) > 1 and 2 * sum(folders.values()) >= len(files):
             first = files[0].relative_to(root)
@@ -932,7 +961,9 @@ def unpack_lmdb(lmdb_dir: str | Path, out_dir: str | Path | None = None, stats: 
     return out
 
 
-_COPY_MARK = re.compile(r" \(\d+\)$")  # "Hello (2)": a file manager's second copy
+# A file manager's second copy: "Hello (2)" (Windows, browsers), "Hello - Copy", "Hello - Copy (2)" (Windows),
+# "Hello copy", "Hello copy 2" (macOS).
+_COPY_MARK = re.compile(r" \(\d+\)$| - Copy( \(\d+\))?$| copy( \d+)?$")
 
 
 def label_from_file_name(stem: str) -> str:
@@ -972,11 +1003,26 @@ def find_label_file(data_dir: str | Path) -> Path | None:
     # Other people name their lists freely (test_gt.txt, annotation.txt, IIIT5K's converted test.txt): a text file at
     # the top counts when most of its first lines name an image that is there. Two such files is a choice for the user.
     lists = [p for p in sorted(root.glob("*")) if p.is_file() and p.suffix.lower() in READ_SUFFIXES
-             and not p.name.endswith(".gt.txt") and _lists_images(root, p)]
+             and not p.name.endswith(".gt.txt") and _not_words(p) is None and _lists_images(root, p)]
     if len(lists) > 1:
         raise ValueError(f"'{data_dir}' holds {len(lists)} label files ({', '.join(p.name for p in lists)}): "
                          "give the one to read as data_dir, e.g. data_dir='" + str(root / lists[0].name) + "'")
     return lists[0] if lists else None
+
+
+def _not_words(path: Path, lines: int = 20) -> str | None:
+    """What a list of images holds when it is not their words (PPOCRLabel's detection boxes or checked marks), else None."""
+    if path.name == "fileState.txt":
+        return "PPOCRLabel's marks of the photos checked"
+    if path.suffix.lower() != ".txt":
+        return None
+    try:
+        with _open_text(path) as f:
+            head = [line for _, line in zip(range(lines), f) if line.strip()]
+    except OSError:
+        return None
+    boxes = sum('"transcription"' in line and '"points"' in line for line in head)
+    return "detection boxes (PPOCRLabel's Label.txt, PaddleOCR's det_gt)" if head and 2 * boxes > len(head) else None
 
 
 def _lists_images(root: Path, path: Path, lines: int = 20) -> bool:
@@ -990,9 +1036,8 @@ def _lists_images(root: Path, path: Path, lines: int = 20) -> bool:
 
 
 def _text_encoding(path: str | Path, probe: int = 1 << 22) -> str:
-    """The encoding to read a label file with: UTF-16 by its byte-order mark, UTF-8, else Windows-1252 (Excel's "CSV")."""
-    import codecs
-
+    """The encoding a label file is in: UTF-16 (by its byte-order mark, or by the zero byte beside every ASCII one),
+    UTF-8, else Windows-1252 (Excel's "CSV" in a Western locale)."""
     # Windows Notepad's "Unicode" and Excel's "Unicode text" save UTF-16; "utf-8-sig" also drops UTF-8's mark. A file
     # whose first 4 MB are not UTF-8 was saved by a Western-locale Windows program: "Café" is b"Caf\xe9" there.
     try:
@@ -1002,11 +1047,36 @@ def _text_encoding(path: str | Path, probe: int = 1 << 22) -> str:
         return "utf-8-sig"
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "utf-16"
+    pairs = len(head) // 2
+    if pairs >= 4 and 0 not in head[:2 * pairs:2] and 10 * head[1:2 * pairs:2].count(0) >= 9 * pairs:
+        return "utf-16-le"  # written without its mark (.NET's Encoding.Unicode to a stream, some exporters)
+    if pairs >= 4 and 0 not in head[1:2 * pairs:2] and 10 * head[:2 * pairs:2].count(0) >= 9 * pairs:
+        return "utf-16-be"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end is not an error
     except UnicodeDecodeError:
         return "cp1252"
     return "utf-8-sig"
+
+
+def _open_text(path: str | Path, newline: str | None = None):
+    """A label or annotation file opened as text: UTF-16 as such; otherwise UTF-8 line by line, where any bytes that
+    are not UTF-8 are read as Windows-1252, so a list with one line appended by a Windows tool keeps 'Café' in both."""
+    encoding = _text_encoding(path)
+    if encoding.startswith("utf-16"):
+        return open(path, encoding=encoding, errors="replace", newline=newline)
+    return open(path, encoding="utf-8-sig", errors=_CP1252_FALLBACK, newline=newline)
+
+
+def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: the bytes UTF-8 could not decode, read as Windows-1252."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start:error.end].decode("cp1252", errors="replace"), error.end
+
+
+_CP1252_FALLBACK = "crnn_notebooks.cp1252"
+codecs.register_error(_CP1252_FALLBACK, _cp1252_bytes)
 
 
 def _garbled(labels: Iterable[str]) -> bool:
@@ -1025,7 +1095,7 @@ def _file_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
     if path.suffix.lower() in (".mat", ".json"):
         yield from (_mat_rows if path.suffix.lower() == ".mat" else _json_file_rows)(path)
         return
-    with open(path, encoding=_text_encoding(path), errors="replace", newline="") as f:
+    with _open_text(path, newline="") as f:
         yield from _label_rows(f, path.suffix)
 
 
@@ -1059,6 +1129,10 @@ def _under(root: Path, rel: str) -> Path:
                 candidate = base / unicodedata.normalize(form, tail)
                 if is_file(candidate):
                     return candidate
+    # A list kept beside the images' folder, naming them bare ('word_1.png', ICDAR's test ground truth) or by an id
+    # without its extension (COCO-Text's '1000000,EXIT' for train_words/1000000.jpg).
+    if len(parts) == 1 and (found := _in_subfolder(root, parts[0])) is not None:
+        return found
     # A list written on Windows or a Mac, whose file systems ignore case: 'img_001.jpg' for IMG_001.JPG.
     if parts and (found := _case_insensitive(root / "/".join(parts))) is not None:
         return found
@@ -1072,6 +1146,42 @@ def _case_insensitive(path: Path) -> Path | None:
         return None
     names = _lower_names(str(folder)).get(path.name.lower(), [])
     return folder / names[0] if len(names) == 1 else None
+
+
+def _in_subfolder(root: Path, name: str, most: int = 64) -> Path | None:
+    """The image a bare name or an id names in root or in one of its (at most `most`) subfolders, when one holds it."""
+    id_only = not is_image_name(name)
+    for folder in (str(root), *_subfolders(str(root), most)):
+        names, stems = _listing(folder)
+        if id_only and name in stems:
+            return Path(folder, stems[name])
+        if not id_only and name in names:
+            return Path(folder, name)
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def _subfolders(root: str, most: int) -> tuple[str, ...]:
+    """root's visible subfolders, none when it has more than `most` (an MJSynth-like tree is not a list's neighbour)."""
+    try:
+        found = sorted(e.path for e in os.scandir(root) if e.is_dir() and not is_hidden_name(e.name))
+    except OSError:
+        return ()
+    return tuple(found) if len(found) <= most else ()
+
+
+@functools.lru_cache(maxsize=128)
+def _listing(folder: str) -> tuple[frozenset[str], dict[str, str]]:
+    """A folder's file names, and its images by stem (the one image of each stem)."""
+    try:
+        names = [e.name for e in os.scandir(folder) if e.is_file()]
+    except OSError:
+        return frozenset(), {}
+    stems: dict[str, str] = {}
+    for n in names:
+        if is_image_name(n):
+            stems[os.path.splitext(n)[0]] = n if os.path.splitext(n)[0] not in stems else ""
+    return frozenset(names), {k: v for k, v in stems.items() if v}
 
 
 @functools.lru_cache(maxsize=64)
@@ -1129,9 +1239,8 @@ def _mjsynth_word(rel: str, label: str) -> str:
     """The word of an MJSynth annotation line read as a label file: './1/1/3_Hello_17.jpg 17' -> 'Hello', not '17'."""
     # MJSynth's second column is the word's index in lexicon.txt; the word itself is in the file name, between the
     # first and the last underscore, and the name ends with that same index. Any other label is kept as written.
-    stem = Path(rel.replace("\\", "/")).stem
-    word = label_from_file_name(stem)
-    return word if label.isdigit() and stem.endswith(f"_{label}") and word != stem else label
+    m = re.fullmatch(r"\d+_(.+)_(\d+)", Path(rel.replace("\\", "/")).stem)
+    return m.group(1) if m and label.isdigit() and m.group(2) == label else label  # not 'price_199.png<TAB>199'
 
 
 def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
@@ -1139,12 +1248,14 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
     line = line.rstrip("\r\n")
     if "\t" in line:
         fields = line.split("\t")
-        fields = _without_scores(fields, keep=2)  # 'a.png<TAB>Hello<TAB>0.98': a score, not the word
         # The path is the field that names an image (an index column may come first, the label may come first);
         # the label is the field after it (before it when the path is last). A tab is never part of a word, so
-        # further columns ('a.png<TAB>Hello<TAB>train') are not the label's.
+        # further columns ('a.png<TAB>Hello<TAB>train') are not the label's, nor is a score ('a.png<TAB>Hello<TAB>0.98'),
+        # while a number right after the path is the label ('0<TAB>a.png<TAB>42': pandas' index first).
         at = next((j for j, x in enumerate(fields) if is_image_name(x)), 0)
-        label = fields[at + 1] if at + 1 < len(fields) else fields[at - 1] if at else ""
+        before, after = fields[:at], fields[at + 1:]
+        label_first = before and not after or before and not all(map(_is_number, before)) and all(map(_is_number, after))
+        label = fields[at - 1] if label_first else after[0] if after else ""  # 'Hello<TAB>a.png<TAB>0.98' too
         return (fields[at].strip(), _unquote(_without_script(label, "\t"))), line
     for sep in (",", ";"):  # ';' where a European spreadsheet wrote the list
         head, found, tail = line.partition(sep)
@@ -1152,12 +1263,16 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
             return (head.strip(), _quoted_label(_without_script(tail, sep), sep)), line
         if found and is_image_name(tail) and not is_image_name(head):  # 'Hello,a.png'
             return (tail.strip(), _unquote(head)), line
+        if found and _ID_NAME.fullmatch(head.strip()) and tail.strip():  # COCO-Text's '1000000,EXIT': an image's id
+            return (head.strip(), _quoted_label(tail, sep)), line
     # 'image.ext label': the path ends at the first word with an image extension, so 'my photo.jpg Hello' reads too.
     words = line.split(" ")
     end = next((i for i, w in enumerate(words) if is_image_name(w)), None)
     label = " ".join(words[end + 1:]).strip() if end is not None else ""
     return ((" ".join(words[:end + 1]).strip(), _unquote(label)) if label else None), line  # 'word_1.png "Hello"'
 
+
+_ID_NAME = re.compile(r"(?=[\w-]*\d)[\w-]+")  # an image named by an id, without its extension: '1000000', 'e3e70682c209'
 
 # The script column of ICDAR MLT's word ground truth ('word_1.png,Latin,Hello'), which is not part of the word.
 MLT_SCRIPTS = ("Latin", "Arabic", "Chinese", "Japanese", "Korean", "Bangla", "Hindi", "Symbols", "Mixed", "None")
@@ -1236,22 +1351,39 @@ def _mat_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
 
 def _json_file_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
     """(path, label) rows of a JSON label file: docTR's {"img.png": "label"}, MMOCR's data_list, or a list of objects."""
-    with open(path, encoding=_text_encoding(path)) as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
+    with _open_text(path) as f:
+        text = f.read()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        if not e.msg.startswith("Extra data"):
             raise ValueError(f"'{path}' is not valid JSON ({e})") from None
-    if isinstance(data, dict) and isinstance(data.get("data_list"), list):
+        # JSON Lines under a .json name: Hugging Face's Dataset.to_json and pandas' to_json(lines=True) write that.
+        for line in text.splitlines():
+            if line.strip():
+                yield _json_row(line)
+        return
+    columns = {k.lower(): v for k, v in data.items()} if isinstance(data, dict) else {}
+    p = next((columns[n] for n in PATH_COLUMNS if isinstance(columns.get(n), dict)), None)
+    q = next((columns[n] for n in LABEL_COLUMNS if isinstance(columns.get(n), dict)), None)
+    if p is not None and q is not None:
+        # pandas' default DataFrame.to_json: {"file_name": {"0": "a.png", ...}, "text": {"0": "Hello", ...}}
+        for key, rel in p.items():
+            text = _json_text(q.get(key))
+            ok = isinstance(rel, str) and text is not None
+            yield ((rel, text) if ok else None), f"{rel!r}: {q.get(key)!r}"[:80]
+    elif isinstance(data, dict) and isinstance(data.get("data_list"), list):
         # MMOCR 1.x (textrecog_test.json): {"img_path": ..., "instances": [{"text": ...}]}, one instance per crop.
         for item in data["data_list"]:
             inst = item.get("instances") if isinstance(item, dict) else None
-            text = inst[0].get("text") if isinstance(inst, list) and inst and isinstance(inst[0], dict) else None
+            text = _json_text(inst[0].get("text")) if isinstance(inst, list) and inst and isinstance(inst[0], dict) else None
             rel = item.get("img_path") if isinstance(item, dict) else None
-            ok = isinstance(rel, str) and isinstance(text, str)
+            ok = isinstance(rel, str) and text is not None
             yield ((rel, text) if ok else None), json.dumps(item)[:80]
     elif isinstance(data, dict):
         for rel, label in data.items():
-            yield ((rel, label) if isinstance(label, str) else None), f"{rel}: {label!r}"[:80]
+            text = _json_text(label)
+            yield ((rel, text) if text is not None else None), f"{rel}: {label!r}"[:80]
     elif isinstance(data, list):
         for item in data:
             yield _json_row(json.dumps(item))[0], json.dumps(item)[:80]
@@ -1268,14 +1400,23 @@ def _json_row(line: str) -> tuple[tuple[str, str] | None, str]:
     if not isinstance(obj, dict):
         return None, line
     rel = next((obj[k] for k in PATH_COLUMNS if isinstance(obj.get(k), str)), None)
-    label = next((obj[k] for k in LABEL_COLUMNS if isinstance(obj.get(k), str)), None)
+    label = next((text for k in LABEL_COLUMNS if (text := _json_text(obj.get(k))) is not None), None)
     return ((rel, label) if rel is not None and label is not None else None), line
+
+
+def _json_text(value: object) -> str | None:
+    """A JSON label as text: a string, or a whole number as pandas and Hugging Face write a number column (42, 42.0)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return None
 
 
 def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
     """CSV rows as (path, label): columns named as in PATH_COLUMNS/LABEL_COLUMNS when there is a header, else 0, 1."""
-    import csv
-    import itertools
 
     # A spreadsheet set to a European locale saves "CSV" with ";" between the fields: Excel may say so in a first line.
     lines = iter(f)
@@ -1289,21 +1430,18 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
     # Excel writes every row with as many fields as its widest ('a.png,Hello,' when one row has a note): when most of
     # the first rows end in an empty field, the file has that many columns and the label is one field, not 'Hello,'.
     head = [first, *itertools.islice(lines, 49)]
-    rows = [r for r in csv.reader(head, delimiter=sep, skipinitialspace=True) if any(x.strip() for x in r)]
+    rows = [r for r in (_csv_fields(line, sep) for line in head) if any(x.strip() for x in r)]
     counts = Counter(len(r) for r in rows)
     common, n = counts.most_common(1)[0] if counts else (0, 0)
     padded = common >= 3 and len(rows) >= 2 and 5 * n >= 4 * len(rows) and \
         5 * sum(len(r) == common and not r[-1].strip() for r in rows) >= 3 * len(rows)
     cols, width = (0, 1), (common if padded else None)
-    last = [""]  # the text line the reader took last: a row's own text, for labels with an unquoted separator
-
-    def feed() -> Iterator[str]:
-        for line in itertools.chain(head, lines):
-            last[0] = line
-            yield line
-
-    # skipinitialspace: 'word_1.png, "Hello, World"' (ICDAR's gt.txt saved as .csv) keeps its quoted comma.
-    for i, fields in enumerate(csv.reader(feed(), delimiter=sep, skipinitialspace=True)):
+    # One row a line: a label never spans lines, and a lone quote ('a.png,"HIGH', a sign's text) must not swallow the
+    # rows after it, as csv.reader's quoted field would, to the end of the file.
+    for i, line in enumerate(itertools.chain(head, lines)):
+        fields = _csv_fields(line, sep)
+        if not fields:
+            continue
         raw = sep.join(fields)
         lower = [x.strip().lower() for x in fields]
         if i == 0:
@@ -1318,20 +1456,28 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
             # the label the field after it (before it when the path comes last).
             at = next((j for j, x in enumerate(fields) if is_image_name(x)), None)
             if at is not None:
-                label = _csv_tail(fields, at + 1, width, sep, last[0]) if at + 1 < len(fields) else fields[at - 1]
+                label = _csv_tail(fields, at + 1, width, sep, line) if at + 1 < len(fields) else fields[at - 1]
                 yield (fields[at].strip(), label), raw
                 continue
         ok = len(fields) > max(cols)
-        label = _csv_tail(fields, cols[1], width, sep, last[0]) if ok and cols[1] > cols[0] else fields[cols[1]] if ok else ""
+        label = _csv_tail(fields, cols[1], width, sep, line) if ok and cols[1] > cols[0] else fields[cols[1]] if ok else ""
         yield ((fields[cols[0]].strip(), label) if ok else None), raw
+
+
+def _csv_fields(line: str, sep: str) -> list[str]:
+    """One CSV line's fields; in a line whose quotes do not pair up ('a.png,"HIGH') a quote is a character like any other."""
+    import csv
+
+    # skipinitialspace: 'word_1.png, "Hello, World"' (ICDAR's gt.txt saved as .csv) keeps its quoted comma.
+    quoting = csv.QUOTE_MINIMAL if line.count('"') % 2 == 0 else csv.QUOTE_NONE
+    return next(csv.reader([line], delimiter=sep, skipinitialspace=True, quoting=quoting), [])
 
 
 def _csv_separator(head: list[str]) -> str:
     """',' or ';': the one that splits an image name off more of the first rows, else the one the first line has more of."""
-    import csv
 
     def naming(sep: str) -> int:
-        return sum(any(is_image_name(x) for x in row) for row in csv.reader(head, delimiter=sep, skipinitialspace=True))
+        return sum(any(is_image_name(x) for x in _csv_fields(line, sep)) for line in head)
 
     by_name = {sep: naming(sep) for sep in (",", ";")}
     if by_name[","] != by_name[";"]:  # 'a.png,A;B;C' has more ';' than ',', and its ',' splits off the image

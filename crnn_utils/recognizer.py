@@ -40,7 +40,16 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
 def _as_items(items: Item | Iterable[Item]) -> list[Item]:
     """A folder, one path, one array, a batch array (N, H, W[, C]) or an iterable of paths/arrays -> a list of items."""
     if isinstance(items, (str, os.PathLike)):  # "" names no file (Path("") would be the current folder)
-        return list(list_images(items)) if str(items) and Path(items).is_dir() else [items]
+        if not (str(items) and Path(items).is_dir()):
+            return [items]
+        found = list_images(items)
+        if not found:  # a dataset folder whose images sit one level down: say so rather than read nothing
+            below = sorted({p.parent.name for p in Path(items).glob("*/*") if p.is_file() and is_image_name(p.name)
+                            and not is_hidden_name(p.parent.name)})
+            if below:
+                raise ValueError(f"no images directly in '{items}', but in its subfolders {', '.join(below[:5])}: give "
+                                 "one of those, or the list of files")
+        return found
     if isinstance(items, np.ndarray):
         if items.ndim == 4 or (items.ndim == 3 and items.shape[-1] not in (1, 3, 4)):
             return list(items)  # (N, H, W, C) or (N, H, W): a batch

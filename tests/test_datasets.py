@@ -726,7 +726,7 @@ def test_read_folder_label_file_given_wins_and_nested_label_files(tmp_path: Path
         read_folder(tmp_path / "hf")
     assert [r.label for r in read_folder(tmp_path / "hf" / "train")] == ["Hello"]
     # A JSONL's first line is data, never a header: a bad one is counted like any other.
-    (tmp_path / "hf" / "train" / "metadata.jsonl").write_text('{"file_name": "0001.png", "text": 5}\n')
+    (tmp_path / "hf" / "train" / "metadata.jsonl").write_text('{"file_name": "0001.png", "text": null}\n')
     stats = PrepareStats()
     with pytest.raises(ValueError, match="lists no images"):
         read_folder(tmp_path / "hf" / "train", stats)
@@ -853,9 +853,13 @@ def test_read_folder_will_not_guess_labels_from_poor_file_names(tmp_path: Path, 
         (tmp_path / rel).write_text(text)
     with pytest.raises(ValueError, match="file names make poor labels.*may hold them"):
         read_folder(tmp_path)
-    for rel in lists:  # without those text files, file names are what there is
+    for rel in lists:  # without those text files, file names are what there is ...
         (tmp_path / rel).unlink()
-    assert len(read_folder(tmp_path)) == len(names)
+    if len(names) >= 3 and len({label_from_file_name(Path(n).stem) for n in names}) == 1:
+        with pytest.raises(ValueError, match="would label 3 of the 3 images 'crop'"):  # ... unless all one word
+            read_folder(tmp_path)
+    else:
+        assert len(read_folder(tmp_path)) == len(names)
 
 
 def test_read_folder_takes_good_file_names_beside_a_text_file(tmp_path: Path) -> None:
@@ -1252,3 +1256,125 @@ def test_read_mjsynth_an_image_in_two_splits_is_used_in_the_first(tmp_path: Path
     assert skipped == {"train": {}, "val": {"in_earlier_split": 1}, "test": {"in_earlier_split": 1, "duplicate_entry": 1}}
     # Without a shared `seen`, each split is read on its own, as before.
     assert [r.label for r in read_mjsynth(tmp_path, "val")] == ["Word3", "Word4"]
+
+
+# ---- a sixth probe (session 24): public datasets and tools as they ship ------------------------------------------------
+
+def test_read_folder_finds_the_list_beside_or_above_the_images_folder(tmp_path: Path) -> None:
+    import json
+
+    # ICDAR 2015's test set: its ground truth, under its own name, beside the images folder and naming them bare.
+    ic15 = tmp_path / "ic15"
+    _images(ic15, [f"ch4_test_word_images_gt/word_{i}.png" for i in (1, 2, 3)])
+    (ic15 / "Challenge4_Test_Task3_GT.txt").write_bytes(
+        ("\ufeff" + "".join(f'word_{i}.png, "W{i}"\r\n' for i in (1, 2, 3))).encode())
+    with pytest.raises(ValueError, match=r"Challenge4_Test_Task3_GT.txt' one level up lists these images: give '.*ic15'"):
+        read_folder(ic15 / "ch4_test_word_images_gt")  # before: every image labelled 'word'
+    assert _rel(read_folder(ic15), ic15) == [(f"ch4_test_word_images_gt/word_{i}.png", f"W{i}") for i in (1, 2, 3)]
+    # MMOCR 1.x: textrecog_test.json two levels above textrecog_imgs/test/.
+    mm = tmp_path / "icdar2015"
+    _images(mm, [f"textrecog_imgs/test/word_{i}.png" for i in (1, 2, 3)])
+    (mm / "textrecog_test.json").write_text(json.dumps({"data_list": [
+        {"img_path": f"textrecog_imgs/test/word_{i}.png", "instances": [{"text": f"W{i}"}]} for i in (1, 2, 3)]}))
+    with pytest.raises(ValueError, match="textrecog_test.json' two levels up lists these images"):
+        read_folder(mm / "textrecog_imgs" / "test")
+    # Nothing anywhere: one word for every image is no labelling.
+    _images(tmp_path / "bare", [f"word_{i}.png" for i in (1, 2, 3)])
+    with pytest.raises(ValueError, match="would label 3 of the 3 images 'word'"):
+        read_folder(tmp_path / "bare")
+
+
+def test_read_folder_lists_of_ids_without_extensions(tmp_path: Path) -> None:
+    # COCO-Text words (ICDAR 2017): train_words_gt.txt '1000000,EXIT' for train_words/1000000.jpg.
+    coco = tmp_path / "coco"
+    _images(coco, ["train_words/1000000.jpg", "train_words/1000001.jpg", "val_words/1000002.jpg"])
+    (coco / "train_words_gt.txt").write_text("1000000,EXIT\n1000001,Hello, World\n")
+    (coco / "val_words_gt.txt").write_text("1000002,STOP\n")
+    assert _rel(read_folder(coco / "train_words_gt.txt"), coco) == [("train_words/1000000.jpg", "EXIT"),
+                                                                     ("train_words/1000001.jpg", "Hello, World")]
+    with pytest.raises(ValueError, match="poor labels.*holds 2 label files"):
+        read_folder(coco / "train_words")  # before: labelled '1000000', '1000001'
+    # A Kaggle-style train.csv 'id,text' beside train/<id>.png.
+    kaggle = tmp_path / "kaggle"
+    ids = ["e3e70682c209", "f728b4fa4248", "23a7711a8133"]
+    _images(kaggle, [f"train/{i}.png" for i in ids])
+    (kaggle / "train.csv").write_text("id,text\n" + "".join(f"{i},Word{n}\n" for n, i in enumerate(ids)))
+    assert [r.label for r in read_folder(kaggle)] == ["Word0", "Word1", "Word2"]
+    with pytest.raises(ValueError, match="train.csv' one level up lists these images"):
+        read_folder(kaggle / "train")
+
+
+def test_read_folder_labels_as_tools_write_them(tmp_path: Path) -> None:
+    import json
+
+    names = ["a.png", "b.png", "c.png"]
+    _images(tmp_path, names)
+    cases = [
+        # pandas' to_csv(sep="\t") with its index: a number label is the label, not a score before the index.
+        ("labels.tsv", "\tfile_name\ttext\n0\ta.png\t42\n1\tb.png\tHello\n2\tc.png\t7\n", ["42", "Hello", "7"]),
+        ("labels.tsv", "Hello\ta.png\t0.98\n0\tb.png\t42\t0.9\nc.png\tWorld\t0.5\n", ["Hello", "42", "World"]),
+        # A number that also ends the file name is the label: only MJSynth's 1_Hello_17.jpg carries an index there.
+        ("labels.tsv", "a.png\t199\nb.png\tOPEN\nc.png\t7\n", ["199", "OPEN", "7"]),
+        # A label starting with a quote does not swallow the rows after it.
+        ("labels.csv", 'filename,words\na.png,Tiredness\nb.png,"HIGH\nc.png,kills\n', ["Tiredness", '"HIGH', "kills"]),
+        # Numbers in JSON, as pandas and Hugging Face write a number column.
+        ("metadata.jsonl", "".join(json.dumps({"file_name": n, "text": t}) + "\n" for n, t in zip(names, [42, "Hi", 7.0])),
+         ["42", "Hi", "7"]),
+        # JSON Lines saved as .json (Dataset.to_json), and pandas' default column-oriented to_json.
+        ("labels.json", "".join(json.dumps({"file_name": n, "text": t}) + "\n" for n, t in zip(names, "xyz")), ["x", "y", "z"]),
+        ("labels.json", json.dumps({"file_name": dict(enumerate(names)), "text": dict(enumerate(["p", "q", 3]))}),
+         ["p", "q", "3"]),
+        # Invisible characters pasted from a web page or left by concatenated files, and a don't-care '###'.
+        ("labels.tsv", "a.png\tHel\u200blo\nb.png\t\ufeffWorld\u200e\nc.png\t###\n", ["Hello", "World"]),
+    ]
+    for name, text, expected in cases:
+        for old in tmp_path.glob("*.*"):
+            if old.suffix != ".png":
+                old.unlink()
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        stats = PrepareStats()
+        assert [r.label for r in read_folder(tmp_path, stats)] == expected, text
+    assert stats.skipped == {"dont_care_label": 1}
+    assert Charset.from_labels(["Hel\u200blo", "\u00adx", "\u200c"]).chars == "Helox\u200c"  # ZWNJ is spelling
+
+
+def test_read_folder_text_encodings_line_by_line(tmp_path: Path) -> None:
+    _images(tmp_path, ["a.png", "b.png", "c.png"])
+    # UTF-8 with one line appended by a Windows tool in Windows-1252: both kinds of accents read.
+    (tmp_path / "labels.tsv").write_bytes("a.png\tCafé\nb.png\tStraße\n".encode() + "c.png\tGrüße\n".encode("cp1252"))
+    assert [r.label for r in read_folder(tmp_path)] == ["Café", "Straße", "Grüße"]
+    # UTF-16 without its byte-order mark.
+    (tmp_path / "labels.tsv").write_bytes("a.png\tHello\r\nb.png\tWorld\r\n".encode("utf-16-le"))
+    assert [r.label for r in read_folder(tmp_path)] == ["Hello", "World"]
+
+
+def test_read_folder_ppocrlabel_project_and_one_label_lists(tmp_path: Path) -> None:
+    import json
+
+    d = tmp_path / "shop"
+    _images(d, ["IMG_1.jpg", "IMG_2.jpg", "crop_img/IMG_1_crop_0.jpg", "crop_img/IMG_2_crop_0.jpg"])
+    box = json.dumps([{"transcription": "Open", "points": [[1, 1], [9, 1], [9, 5], [1, 5]], "difficult": False}])
+    (d / "Label.txt").write_text(f"shop/IMG_1.jpg\t{box}\nshop/IMG_2.jpg\t{box}\n")
+    (d / "fileState.txt").write_text(f"{d}/IMG_1.jpg\t1\n{d}/IMG_2.jpg\t1\n")
+    (d / "rec_gt.txt").write_text("crop_img/IMG_1_crop_0.jpg\tOpen\ncrop_img/IMG_2_crop_0.jpg\tEXIT\n")
+    assert [r.label for r in read_folder(d)] == ["Open", "EXIT"]  # before: 'holds 3 label files', Label.txt first
+    for name in ("Label.txt", "fileState.txt"):
+        with pytest.raises(ValueError, match="not words: give the recognition list.*rec_gt.txt"):
+            read_folder(d / name)
+    # A list whose every label is the same is no list of words.
+    _images(tmp_path / "flags", [f"{i}.png" for i in range(10)])
+    (tmp_path / "flags" / "checked.txt").write_text("".join(f"{i}.png\ttrue\n" for i in range(10)))
+    with pytest.raises(ValueError, match="every one of the 10 labels in 'checked.txt' is 'true'"):
+        read_folder(tmp_path / "flags")
+
+
+def test_file_names_lose_copy_marks_and_folders_below_are_named(tmp_path: Path) -> None:
+    from crnn_utils.recognizer import _as_items
+
+    assert [label_from_file_name(n) for n in ("Hello copy", "Hello copy 2", "World - Copy", "World - Copy (2)")] == \
+        ["Hello", "Hello", "World", "World"]
+    _images(tmp_path / "set", ["test/a.png", "images/b.png"])
+    with pytest.raises(ValueError, match="no images directly in .*, but in its subfolders images, test"):
+        _as_items(tmp_path / "set")  # before: recognize() read nothing and said nothing
+    (tmp_path / "empty").mkdir()
+    assert _as_items(tmp_path / "empty") == []
