@@ -1149,15 +1149,16 @@ def _case_insensitive(path: Path) -> Path | None:
 
 
 def _in_subfolder(root: Path, name: str, most: int = 64) -> Path | None:
-    """The image a bare name or an id names in root or in one of its (at most `most`) subfolders, when one holds it."""
+    """The image a bare name or an id names in root or in one of its (at most `most`) subfolders, when just one holds it."""
     id_only = not is_image_name(name)
+    hits = []
     for folder in (str(root), *_subfolders(str(root), most)):
         names, stems = _listing(folder)
         if id_only and name in stems:
-            return Path(folder, stems[name])
-        if not id_only and name in names:
-            return Path(folder, name)
-    return None
+            hits.append(Path(folder, stems[name]))
+        elif not id_only and name in names:
+            hits.append(Path(folder, name))
+    return hits[0] if len(hits) == 1 else None  # train/word_1.png and test/word_1.png: no guess
 
 
 @functools.lru_cache(maxsize=16)

@@ -1271,6 +1271,10 @@ def test_read_folder_finds_the_list_beside_or_above_the_images_folder(tmp_path: 
     with pytest.raises(ValueError, match=r"Challenge4_Test_Task3_GT.txt' one level up lists these images: give '.*ic15'"):
         read_folder(ic15 / "ch4_test_word_images_gt")  # before: every image labelled 'word'
     assert _rel(read_folder(ic15), ic15) == [(f"ch4_test_word_images_gt/word_{i}.png", f"W{i}") for i in (1, 2, 3)]
+    _images(ic15, ["other/word_1.png"])  # a second folder with the same name: no guess which one the list means
+    stats = PrepareStats()
+    assert _rel(read_folder(ic15, stats), ic15)[1:] == [(f"ch4_test_word_images_gt/word_{i}.png", f"W{i}") for i in (2, 3)]
+    (ic15 / "other" / "word_1.png").unlink()
     # MMOCR 1.x: textrecog_test.json two levels above textrecog_imgs/test/.
     mm = tmp_path / "icdar2015"
     _images(mm, [f"textrecog_imgs/test/word_{i}.png" for i in (1, 2, 3)])
