@@ -1003,7 +1003,7 @@ def find_label_file(data_dir: str | Path) -> Path | None:
     # Other people name their lists freely (test_gt.txt, annotation.txt, IIIT5K's converted test.txt): a text file at
     # the top counts when most of its first lines name an image that is there. Two such files is a choice for the user.
     lists = [p for p in sorted(root.glob("*")) if p.is_file() and p.suffix.lower() in READ_SUFFIXES
-             and not p.name.endswith(".gt.txt") and _not_words(p) is None and _lists_images(root, p)]
+             and not p.name.endswith(".gt.txt") and _lists_images(root, p) and _not_words(p) is None]
     if len(lists) > 1:
         raise ValueError(f"'{data_dir}' holds {len(lists)} label files ({', '.join(p.name for p in lists)}): "
                          "give the one to read as data_dir, e.g. data_dir='" + str(root / lists[0].name) + "'")
