@@ -16,15 +16,17 @@ OUT_OF_CHARSET = "out_of_charset"
 TOO_LONG = "too_long_for_ctc"
 
 
-# Zero-width non-joiner and joiner are format characters too, but part of Persian, Indic and emoji spelling.
-_SPELLING_FORMAT = frozenset("\u200c\u200d")
+# Invisible characters that a label pasted from a web page or a PDF, or a list concatenated from files, carries: zero-
+# width space, word joiner, byte-order mark, soft hyphen, left-to-right and right-to-left marks and embeddings. Not
+# every format character: the zero-width joiner and non-joiner spell Persian, Indic and emoji, and U+0600's kin are seen.
+INVISIBLE = frozenset("\u200b\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def without_invisible(text: str) -> str:
-    """`text` less invisible format characters: zero-width space, byte-order mark, direction marks, soft hyphen."""
+    """`text` less INVISIBLE characters: zero-width space, byte-order mark, direction marks, soft hyphen."""
     if text.isascii():
         return text
-    return "".join(c for c in text if c in _SPELLING_FORMAT or unicodedata.category(c) != "Cf")
+    return "".join(c for c in text if c not in INVISIBLE)
 
 
 def ctc_min_steps(label: str) -> int:
@@ -57,9 +59,9 @@ class Charset:
         """Every character seen in `labels`, in a stable (sorted) order; U+FFFD and control characters left out."""
         # U+FFFD is what a label file's undecodable bytes became, a control character (a tab, a NUL) a parsing slip:
         # neither is a letter to learn. Their labels are then skipped as out_of_charset, and counted.
-        # Invisible format characters (a zero-width space, a byte-order mark) are no letters either.
+        # Invisible characters (a zero-width space, a byte-order mark) are no letters either.
         return cls("".join(sorted({c for label in labels for c in label if c != "\ufffd"
-                                   and unicodedata.category(c) not in ("Cc", "Cs") and without_invisible(c)})))
+                                   and unicodedata.category(c) not in ("Cc", "Cs") and c not in INVISIBLE})))
 
     @classmethod
     def from_spec(cls, spec: str, labels: Iterable[str] = ()) -> "Charset":

@@ -13,7 +13,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -179,7 +179,7 @@ def check_prepared(stats: dict[str, PrepareStats]) -> None:
                 MALFORMED: "its lines are not MJSynth's './1/1/3_Hello_17.jpg 17'",
                 TOO_LONG: "the labels are too long for the CTC steps: a larger image_width gives more",
                 EMPTY_LABEL: "the labels are empty",
-                IN_EARLIER_SPLIT: "its annotation file lists the images of an earlier split's: check the split files",
+                IN_EARLIER_SPLIT: "its annotation file lists only images an earlier split lists too: check the split files",
                 IAM_BAD_SEGMENTATION: "IAM marks every word of it 'err'"}.get(reason, "the files are damaged or not images: check the download")
         raise ValueError(f"{split}: none of the {st.seen} inputs is usable ({reason}: {n}, e.g. '{example}'); {hint}")
 
@@ -602,30 +602,40 @@ def _parse_mjsynth(parts: list[str], prefix: str) -> Record | None:
 # Label files read_folder looks for at the folder's top, in this order, and the column names it understands.
 LABEL_FILES = ("labels.tsv", "labels.txt", "gt.txt", "labels.csv", "metadata.csv", "metadata.jsonl", "labels.json")
 PATH_COLUMNS = ("path", "file_name", "filename", "file", "image", "image_path", "img", "name", "image_name",
-                "img_name", "img_path", "file_path", "filepath", "image_file", "image_id", "id")
+                "img_name", "img_path", "file_path", "filepath", "image_file", "image_id")
 LABEL_COLUMNS = ("label", "text", "transcription", "word", "identity", "ground_truth", "gt", "words", "transcript",
                  "label_text", "string")
 NO_LABEL = "no_label_file"  # sidecar mode: an image without its name.gt.txt
 
 
 def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list[Record]:
-    """Records of a labelled folder (or label file): an LMDB, a label file, else name.gt.txt sidecars, else file names."""
+    """Records of a labelled folder (or label file): an LMDB, IAM's words.txt, a label file, else name.gt.txt sidecars,
+    else file names; labels in NFC without invisible characters, '###' (illegible) counted as dont_care_label."""
     import unicodedata
 
-    for cache in (_lower_names, _subfolders, _listing):  # folder listings of an earlier call may be stale
-        cache.cache_clear()
+    _clear_listings()  # folder listings of an earlier call may be stale
     records = []
-    for r in _read_folder(data_dir, stats):
-        # One Unicode form for every label: a Mac writes 'café' in file names as 'cafe' + a combining accent (NFD),
-        # which would be two classes for charset="auto" and one more CTC step than the word has. Invisible characters
-        # pasted from a web page or left by concatenated files (a zero-width space, a byte-order mark) are no letters.
-        label = without_invisible(unicodedata.normalize("NFC", r.label))
-        if label and not label.strip("#"):  # '###': ICDAR's (and MLT's, Total-Text's '#') mark of an illegible word
-            if stats is not None:
-                stats.skip(DONT_CARE, _shown_path(r.path, data_dir))
-            continue
-        records.append(Record(r.path, label))
+    try:
+        for r in _read_folder(data_dir, stats):
+            # One Unicode form for every label: a Mac writes 'café' in file names as 'cafe' + a combining accent (NFD),
+            # which would be two classes for charset="auto" and one more CTC step than the word has. Invisible
+            # characters pasted from a web page or left by concatenated files (a zero-width space, a byte-order
+            # mark) are no letters.
+            label = without_invisible(unicodedata.normalize("NFC", r.label))
+            if label and not label.strip("#"):  # '###': ICDAR's (and MLT's, Total-Text's '#') mark of an illegible word
+                if stats is not None:
+                    stats.skip(DONT_CARE, _shown_path(r.path, data_dir))
+                continue
+            records.append(Record(r.path, label))
+    finally:
+        _clear_listings()  # a listing of a million-file folder is tens of MB
     return records
+
+
+def _clear_listings() -> None:
+    """Forget the folder listings kept while one folder or label file is read."""
+    _lower_names.cache_clear()
+    _listing.cache_clear()
 
 
 DONT_CARE = "dont_care_label"  # a label of only '#': the word is marked illegible, no text to learn or score
@@ -684,7 +694,8 @@ def _describe(kind: str, root: Path, found: list[Path] | Path) -> str:
 
 
 def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
-    """How read_folder reads data_dir: ("lmdb", root, folders), ("label_file", root, file), ("sidecars" or "names", root, images)."""
+    """How read_folder reads data_dir: ("lmdb", root, folders), ("iam", root, words.txt), ("label_file", root, file),
+    ("sidecars" or "names", root, images)."""
     path = Path(data_dir).expanduser().resolve()
     if not path.exists():
         raise FileNotFoundError(f"data_dir '{data_dir}' does not exist: give a folder of images or its label file")
@@ -701,11 +712,12 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     if path.is_dir() and (root / LMDB_FILE).is_file():
         return "lmdb", root, [root]
     # 1. IAM's words.txt (ids, not paths: 'a01-000u-00-00 ok 154 408 768 27 51 AT A'), given or in its ascii/ folder.
-    for words in ((path,) if path.is_file() else (root / IAM_WORDS, root / "ascii" / IAM_WORDS)):
+    known = path.is_dir() and any((root / n).is_file() for n in LABEL_FILES)  # a list of one's own wins
+    for words in ((path,) if path.is_file() else () if known else (root / IAM_WORDS, root / "ascii" / IAM_WORDS)):
         if words.is_file() and _is_iam_words(words):
             return "iam", words.parent, words
     # 2. A label file wins: the one given, one of LABEL_FILES, or the one text file at the top that lists images.
-    label_file = find_label_file(path)
+    label_file = _find_label_file(path)
     if label_file is not None:
         return "label_file", root, label_file
     # Files of a format OpenCV does not decode (HEIC, ...) are listed too: prepare_split counts them as unsupported_format.
@@ -742,9 +754,10 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     if 2 * sum(bool(_IAM_ID.fullmatch(p.stem)) for p in files) > len(files):  # IAM's words/a01/a01-000u/*.png
         lists = [w for w in (root.parent / IAM_WORDS, root.parent / "ascii" / IAM_WORDS, root.parent.parent / "ascii" / IAM_WORDS)
                  if w.is_file()]
-        give = lists[0].parent.parent if lists and lists[0].parent.name == "ascii" else lists[0].parent if lists else None
-        where = f"'{lists[0]}' is there: give '{give}' as data_dir" if lists else \
-            "their labels are in IAM's words.txt (ascii.tgz): give the folder that holds it, or words.txt itself"
+        where = "their labels are in IAM's words.txt (ascii.tgz): give the folder that holds it, or words.txt itself"
+        if lists:
+            give = lists[0].parent.parent if lists[0].parent.name == "ascii" else lists[0].parent
+            where = f"'{lists[0]}' is there: give '{give}' as data_dir"
         raise ValueError(f"'{data_dir}' holds IAM word images, whose names are ids ('{files[0].stem}'), not words; {where}")
     if _poor_labels(labels):
         # data_dir may be the images folder of a dataset whose label file sits one level up (ICDAR's gt.txt beside
@@ -753,7 +766,7 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
         # its names bare), or two levels up (MMOCR's textrecog_test.json above textrecog_imgs/test/).
         for up, where in ((root.parent, "one level up"), (root.parent.parent, "two levels up")):
             try:
-                above = find_label_file(up) if up != root else None
+                above = _find_label_file(up) if up != root else None
             except ValueError as e:  # several lists up there: still that folder is the one to give
                 raise ValueError(f"'{data_dir}': the file names make poor labels ('{labels[0]}', ...); {e}") from None
             if above is not None and _lists_images(up, above):
@@ -774,11 +787,6 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
                 "that list as data_dir, as 'path<TAB>label' lines (or 'path label', CSV/JSON/JSONL with file_name and text)")
         # One folder per word ('Hello/001.png', 'Hello/002.png'): the folder names may be the words, or may not
         # ('train/', 'batch_2/'), so say how to give them rather than train on '001'.
-        word, n = Counter(labels).most_common(1)[0]
-        if len(files) >= 3 and 10 * n >= 9 * len(files):  # 'word_1.png', 'word_2.png', ...: every image 'word'
-            raise ValueError(f"'{data_dir}': the file names would label {n} of the {len(files)} images '{word}' "
-                             f"('{files[0].name}', ...), and no list of their words was found here or up to two "
-                             "levels up: give the label file as data_dir, or list them in a labels.tsv")
         folders = Counter(p.parent.name for p in files if p.parent != root)
         if len(folders) > 1 and 2 * sum(folders.values()) >= len(files):
             first = files[0].relative_to(root)
@@ -786,6 +794,11 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
                 f"'{data_dir}': the file names make poor labels ('{labels[0]}', '{labels[-1]}', ...) and the images sit "
                 f"in {len(folders)} subfolders ('{first}'): if each folder is a word, list them in a labels.tsv "
                 f"('{first.as_posix()}<TAB>{first.parent.name}' lines) and give this folder again")
+        word, n = Counter(labels).most_common(1)[0]
+        if len(files) >= 3 and 10 * n >= 9 * len(files):  # 'word_1.png', 'word_2.png', ...: every image 'word'
+            raise ValueError(f"'{data_dir}': the file names would label {n} of the {len(files)} images '{word}' "
+                             f"('{files[0].name}', ...), and no list of their words was found here or up to two "
+                             "levels up: give the label file as data_dir, or list them in a labels.tsv")
     return "names", root, files
 
 
@@ -798,7 +811,7 @@ IAM_BAD_SEGMENTATION = "iam_segmentation_err"  # a words.txt line marked 'err': 
 def _is_iam_words(path: Path, lines: int = 50) -> bool:
     """Whether most of the first lines of a text file, less '#' comments, are IAM words.txt lines."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
+        with _open_text(path) as f:
             head = [x.strip() for x in itertools.islice((x for x in f if x.strip() and not x.startswith("#")), lines)]
     except OSError:
         return False
@@ -808,7 +821,7 @@ def _is_iam_words(path: Path, lines: int = 50) -> bool:
 def _read_iam(words: Path, stats: PrepareStats | None) -> list[Record]:
     """Records of IAM's words.txt: 'a01-000u-00-00 ok ... A' -> words/a01/a01-000u/a01-000u-00-00.png, 'A'."""
     rows = []
-    with open(words, encoding="utf-8", errors="replace") as f:
+    with _open_text(words) as f:
         for line in f:
             if not line.strip() or line.startswith("#"):
                 continue
@@ -962,8 +975,8 @@ def unpack_lmdb(lmdb_dir: str | Path, out_dir: str | Path | None = None, stats: 
 
 
 # A file manager's second copy: "Hello (2)" (Windows, browsers), "Hello - Copy", "Hello - Copy (2)" (Windows),
-# "Hello copy", "Hello copy 2" (macOS).
-_COPY_MARK = re.compile(r" \(\d+\)$| - Copy( \(\d+\))?$| copy( \d+)?$")
+# "Hello copy 2" (macOS; its first copy, "Hello copy", could be the words "carbon copy", so it stays).
+_COPY_MARK = re.compile(r" \(\d+\)$| - Copy( \(\d+\))?$| copy \d+$")
 
 
 def label_from_file_name(stem: str) -> str:
@@ -994,6 +1007,14 @@ def _labels_from_names(files: Sequence[Path]) -> list[str]:
 
 def find_label_file(data_dir: str | Path) -> Path | None:
     """The label file read_folder uses: data_dir itself if a file, the first of LABEL_FILES, the one that lists images."""
+    _clear_listings()
+    try:
+        return _find_label_file(data_dir)
+    finally:
+        _clear_listings()
+
+
+def _find_label_file(data_dir: str | Path) -> Path | None:
     root = Path(data_dir)
     if root.is_file():
         return root
@@ -1031,7 +1052,8 @@ def _lists_images(root: Path, path: Path, lines: int = 20) -> bool:
         rows = [row for _, (row, _) in zip(range(lines), (r for r in _file_rows(path) if r[1].strip()))]
     except Exception:  # unreadable as a list (a truncated .mat, an HTML error page saved as .mat, ...): not one
         return False
-    found = sum(1 for row in rows if row is not None and row[0] and _under(root, row[0]).is_file())
+    home = _images_home(root, [row[0] for row in rows if row is not None])
+    found = sum(1 for row in rows if row is not None and row[0] and _under(root, row[0], home).is_file())
     return found > 0 and found >= len(rows) / 2
 
 
@@ -1047,11 +1069,12 @@ def _text_encoding(path: str | Path, probe: int = 1 << 22) -> str:
         return "utf-8-sig"
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "utf-16"
-    pairs = len(head) // 2
-    if pairs >= 4 and 0 not in head[:2 * pairs:2] and 10 * head[1:2 * pairs:2].count(0) >= 9 * pairs:
-        return "utf-16-le"  # written without its mark (.NET's Encoding.Unicode to a stream, some exporters)
-    if pairs >= 4 and 0 not in head[1:2 * pairs:2] and 10 * head[:2 * pairs:2].count(0) >= 9 * pairs:
-        return "utf-16-be"
+    # Without its mark (.NET's Encoding.Unicode to a stream, some exporters): ASCII text has a zero beside every
+    # byte, on one side; a few zeros on the other side are characters such as U+4E00.
+    even, odd = head[0:2 * (len(head) // 2):2], head[1:2 * (len(head) // 2):2]
+    for zeros, others, name in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if len(zeros) >= 4 and 10 * zeros.count(0) >= 7 * len(zeros) and 20 * others.count(0) <= len(others):
+            return name
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at the end is not an error
     except UnicodeDecodeError:
@@ -1108,10 +1131,11 @@ def _label_rows(lines: Iterable[str], suffix: str) -> Iterator[tuple[tuple[str, 
     return (parse(line) for line in lines)
 
 
-def _under(root: Path, rel: str) -> Path:
+def _under(root: Path, rel: str, home: ImagesHome | None = None) -> Path:
     """The image a label file names: root / rel when it is there, else the first that is of the same path read as
     written on Windows (backslashes), from another machine (absolute: its tail under root), relative to the folder
-    above root (a list kept in annotations/), or in the other Unicode normalisation (a zip made on a Mac); else root / rel."""
+    above root (a list kept in annotations/), in the other Unicode normalisation (a zip made on a Mac), in another
+    letter case, or, for a bare name or an id, in the list's images folder `home` (_images_home); else root / rel."""
     import unicodedata
 
     first = root / rel
@@ -1129,14 +1153,51 @@ def _under(root: Path, rel: str) -> Path:
                 candidate = base / unicodedata.normalize(form, tail)
                 if is_file(candidate):
                     return candidate
-    # A list kept beside the images' folder, naming them bare ('word_1.png', ICDAR's test ground truth) or by an id
-    # without its extension (COCO-Text's '1000000,EXIT' for train_words/1000000.jpg).
-    if len(parts) == 1 and (found := _in_subfolder(root, parts[0])) is not None:
-        return found
     # A list written on Windows or a Mac, whose file systems ignore case: 'img_001.jpg' for IMG_001.JPG.
     if parts and (found := _case_insensitive(root / "/".join(parts))) is not None:
         return found
+    # A list kept beside the images' folder, naming them bare ('word_1.png', ICDAR's test ground truth) or by an id
+    # without its extension (COCO-Text's '1000000,EXIT' for train_words/1000000.jpg).
+    if home is not None and len(parts) == 1 and (found := home.find(parts[0])) is not None:
+        return found
     return root / text if "\\" in rel else first
+
+
+class ImagesHome(NamedTuple):
+    """The folder a list's bare names or ids point into, and its images by stem."""
+
+    folder: Path
+    stems: dict[str, str]
+
+    def find(self, name: str) -> Path | None:
+        """The image `name` (a bare file name, or an id without extension) names in this folder, or None."""
+        if is_image_name(name):
+            return self.folder / name if is_file(self.folder / name) else None
+        return self.folder / self.stems[name] if name in self.stems else None
+
+
+def _images_home(root: Path, names: Sequence[str], most: int = 64) -> ImagesHome | None:
+    """Where a list's bare names or ids point when root does not hold them: root itself (ids) or the one of its (at
+    most `most`) subfolders that holds most of them; None when none holds half of them or two hold as many."""
+    bare = [n.strip() for n in names if n and "/" not in n and "\\" not in n][:50]
+    bare = [n for n in bare if is_image_name(n) and not is_file(root / n) or not is_image_name(n) and _ID_NAME.fullmatch(n)]
+    if not bare:
+        return None
+    try:
+        folders = sorted(e.path for e in os.scandir(root) if e.is_dir() and not is_hidden_name(e.name))
+    except OSError:
+        return None
+    if len(folders) > most:  # an MJSynth-like tree is no list's neighbour
+        folders = []
+    scores = []
+    for folder in (str(root), *folders):
+        names, stems = _listing(folder)
+        scores.append((sum(n in names if is_image_name(n) else n in stems for n in bare), folder, stems))
+    scores.sort(key=lambda x: -x[0])
+    best = scores[0]
+    if 2 * best[0] < len(bare) or len(scores) > 1 and scores[1][0] == best[0]:
+        return None  # train/word_1.png and test/word_1.png: no guess which one the list means
+    return ImagesHome(Path(best[1]), best[2])
 
 
 def _case_insensitive(path: Path) -> Path | None:
@@ -1146,29 +1207,6 @@ def _case_insensitive(path: Path) -> Path | None:
         return None
     names = _lower_names(str(folder)).get(path.name.lower(), [])
     return folder / names[0] if len(names) == 1 else None
-
-
-def _in_subfolder(root: Path, name: str, most: int = 64) -> Path | None:
-    """The image a bare name or an id names in root or in one of its (at most `most`) subfolders, when just one holds it."""
-    id_only = not is_image_name(name)
-    hits = []
-    for folder in (str(root), *_subfolders(str(root), most)):
-        names, stems = _listing(folder)
-        if id_only and name in stems:
-            hits.append(Path(folder, stems[name]))
-        elif not id_only and name in names:
-            hits.append(Path(folder, name))
-    return hits[0] if len(hits) == 1 else None  # train/word_1.png and test/word_1.png: no guess
-
-
-@functools.lru_cache(maxsize=16)
-def _subfolders(root: str, most: int) -> tuple[str, ...]:
-    """root's visible subfolders, none when it has more than `most` (an MJSynth-like tree is not a list's neighbour)."""
-    try:
-        found = sorted(e.path for e in os.scandir(root) if e.is_dir() and not is_hidden_name(e.name))
-    except OSError:
-        return ()
-    return tuple(found) if len(found) <= most else ()
 
 
 @functools.lru_cache(maxsize=128)
@@ -1199,10 +1237,12 @@ DUPLICATE = "duplicate_entry"  # a label file or MJSynth annotation listing an i
 
 def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list[Record]:
     records, listed = [], set()
-    for i, (row, raw) in enumerate(_file_rows(path)):
+    rows = list(_file_rows(path))
+    home = _images_home(root, [row[0] for row, _ in rows[:51] if row is not None])  # where bare names point
+    for i, (row, raw) in enumerate(rows):
         # A first line that names neither a file nor an image is a header (JSON, JSONL and .mat have none).
         if i == 0 and path.suffix.lower() not in (".json", ".jsonl", ".mat") and (
-                row is None or not _under(root, row[0]).is_file() and not is_image_name(row[0])):
+                row is None or not _under(root, row[0], home).is_file() and not is_image_name(row[0])):
             continue
         # A line that cannot be split into path and label is counted, not fatal; a listed but absent file is
         # left to prepare_split, which counts it as missing_file.
@@ -1211,7 +1251,7 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
                 stats.skip(MALFORMED, raw.strip()[:80] or "<blank line>")
             continue
         # The same image twice ("a.png" and "./a.png" too) would count twice in a score and train twice: keep the first.
-        image = _under(root, row[0])
+        image = _under(root, row[0], home)
         key = os.path.normpath(image)
         if key in listed:
             if stats is not None:
@@ -1245,7 +1285,8 @@ def _mjsynth_word(rel: str, label: str) -> str:
 
 
 def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
-    """'path<TAB>label', 'path, "label"' (ICDAR gt.txt; or ';'), or 'image.ext label' (path and label may hold spaces)."""
+    """'path<TAB>label', 'path, "label"' (ICDAR gt.txt; or ';'), 'id,label' (an image named by an id: COCO-Text), or
+    'image.ext label' (path and label may hold spaces)."""
     line = line.rstrip("\r\n")
     if "\t" in line:
         fields = line.split("\t")
@@ -1255,7 +1296,7 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
         # while a number right after the path is the label ('0<TAB>a.png<TAB>42': pandas' index first).
         at = next((j for j, x in enumerate(fields) if is_image_name(x)), 0)
         before, after = fields[:at], fields[at + 1:]
-        label_first = before and not after or before and not all(map(_is_number, before)) and all(map(_is_number, after))
+        label_first = before and (not after or all(map(_is_score, after)))
         label = fields[at - 1] if label_first else after[0] if after else ""  # 'Hello<TAB>a.png<TAB>0.98' too
         return (fields[at].strip(), _unquote(_without_script(label, "\t"))), line
     for sep in (",", ";"):  # ';' where a European spreadsheet wrote the list
@@ -1264,7 +1305,8 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
             return (head.strip(), _quoted_label(_without_script(tail, sep), sep)), line
         if found and is_image_name(tail) and not is_image_name(head):  # 'Hello,a.png'
             return (tail.strip(), _unquote(head)), line
-        if found and _ID_NAME.fullmatch(head.strip()) and tail.strip():  # COCO-Text's '1000000,EXIT': an image's id
+        if found and _ID_NAME.fullmatch(head.strip()) and tail.strip() and \
+                not any(map(is_image_name, re.split(r"[,; ]", line))):  # COCO-Text's '1000000,EXIT': an image's id
             return (head.strip(), _quoted_label(tail, sep)), line
     # 'image.ext label': the path ends at the first word with an image extension, so 'my photo.jpg Hello' reads too.
     words = line.split(" ")
@@ -1304,6 +1346,11 @@ def _without_scores(fields: list[str], keep: int) -> list[str]:
     while end > keep and _is_number(fields[end - 1]):
         end -= 1
     return fields[:end]
+
+
+def _is_score(text: str) -> bool:
+    """Whether text is a confidence: a fraction with a point, 0 to 1 ('0.98'), not an index or a number word ('42')."""
+    return "." in text and _is_number(text) and 0.0 <= float(text) <= 1.0
 
 
 def _is_number(text: str) -> bool:
@@ -1351,7 +1398,8 @@ def _mat_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
 
 
 def _json_file_rows(path: Path) -> Iterator[tuple[tuple[str, str] | None, str]]:
-    """(path, label) rows of a JSON label file: docTR's {"img.png": "label"}, MMOCR's data_list, or a list of objects."""
+    """(path, label) rows of a JSON label file: docTR's {"img.png": "label"}, MMOCR's data_list, a list of objects,
+    pandas' column-oriented to_json, or JSON Lines under a .json name."""
     with _open_text(path) as f:
         text = f.read()
     try:
@@ -1448,6 +1496,8 @@ def _csv_rows(f) -> Iterator[tuple[tuple[str, str] | None, str]]:
         if i == 0:
             p = next((lower.index(n) for n in PATH_COLUMNS if n in lower), None)
             q = next((lower.index(n) for n in LABEL_COLUMNS if n in lower), None)
+            if p is None and "id" in lower and not any(is_image_name(x) for row in rows[1:] for x in row):
+                p = lower.index("id")  # a Kaggle 'id,text' list: images named by the id, without an extension
             if p is not None and q is not None:
                 cols, width = (p, q), len(fields)
                 yield (fields[p], fields[q]), raw  # the header: read_folder's first-line rule drops it
@@ -1469,6 +1519,9 @@ def _csv_fields(line: str, sep: str) -> list[str]:
     """One CSV line's fields; in a line whose quotes do not pair up ('a.png,"HIGH') a quote is a character like any other."""
     import csv
 
+    if '"' not in line:  # most lines: what csv.reader with skipinitialspace gives, five times faster
+        text = line.rstrip("\r\n")
+        return [x.lstrip(" ") for x in text.split(sep)] if text else []
     # skipinitialspace: 'word_1.png, "Hello, World"' (ICDAR's gt.txt saved as .csv) keeps its quoted comma.
     quoting = csv.QUOTE_MINIMAL if line.count('"') % 2 == 0 else csv.QUOTE_NONE
     return next(csv.reader([line], delimiter=sep, skipinitialspace=True, quoting=quoting), [])

@@ -1,6 +1,7 @@
 """Word images -> text with a trained CRNN: files or arrays in, one Result per item out (bad files never stop the rest)."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from dataclasses import dataclass, field
@@ -44,8 +45,8 @@ def _as_items(items: Item | Iterable[Item]) -> list[Item]:
             return [items]
         found = list_images(items)
         if not found:  # a dataset folder whose images sit one level down: say so rather than read nothing
-            below = sorted({p.parent.name for p in Path(items).glob("*/*") if p.is_file() and is_image_name(p.name)
-                            and not is_hidden_name(p.parent.name)})
+            below = [d.name for d in sorted(Path(items).iterdir()) if d.is_dir() and not is_hidden_name(d.name)
+                     and any(is_image_name(n) for n in itertools.islice(os.listdir(d), 1000))]
             if below:
                 raise ValueError(f"no images directly in '{items}', but in its subfolders {', '.join(below[:5])}: give "
                                  "one of those, or the list of files")

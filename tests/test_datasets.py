@@ -1375,10 +1375,49 @@ def test_read_folder_ppocrlabel_project_and_one_label_lists(tmp_path: Path) -> N
 def test_file_names_lose_copy_marks_and_folders_below_are_named(tmp_path: Path) -> None:
     from crnn_utils.recognizer import _as_items
 
-    assert [label_from_file_name(n) for n in ("Hello copy", "Hello copy 2", "World - Copy", "World - Copy (2)")] == \
-        ["Hello", "Hello", "World", "World"]
+    assert [label_from_file_name(n) for n in ("Hello copy 2", "World - Copy", "World - Copy (2)", "carbon copy")] == \
+        ["Hello", "World", "World", "carbon copy"]  # a first macOS copy, 'Hello copy', could be words: kept
     _images(tmp_path / "set", ["test/a.png", "images/b.png"])
     with pytest.raises(ValueError, match="no images directly in .*, but in its subfolders images, test"):
         _as_items(tmp_path / "set")  # before: recognize() read nothing and said nothing
     (tmp_path / "empty").mkdir()
     assert _as_items(tmp_path / "empty") == []
+
+
+def test_the_sixth_probe_fixes_leave_other_layouts_alone(tmp_path: Path) -> None:
+    # What a review of the fixes above found they broke at first; each layout read this way before them.
+    cases = [
+        # a comma in a file name, 'path label' lines: not an id row
+        ({"1,000.png": 0, "2,50.png": 0, "3.png": 0}, "list.txt", "1,000.png 1,000\n2,50.png 2,50\n3.png 3\n",
+         [("1,000.png", "1,000"), ("2,50.png", "2,50"), ("3.png", "3")]),
+        # a path column named as no list names it, an 'id' column beside it: the image field is the path
+        ({"crops/a.png": 0, "crops/b.png": 0, "0.png": 0}, "labels.csv", "id,crop_file,label\n0,crops/a.png,Hello\n1,crops/b.png,World\n",
+         [("crops/a.png", "Hello"), ("crops/b.png", "World")]),
+        # a number label first, a score after the path
+        ({"a.png": 0, "b.png": 0}, "labels.tsv", "12\ta.png\t0.98\n345\tb.png\t0.91\n", [("a.png", "12"), ("b.png", "345")]),
+        # list names in another case than the files, a thumbnail folder with the lowercase names beside them
+        ({"IMG_1.PNG": 0, "IMG_2.PNG": 0, "thumbs/img_1.png": 0}, "labels.tsv", "img_1.png\tHello\nimg_2.png\tWorld\n",
+         [("IMG_1.PNG", "Hello"), ("IMG_2.PNG", "World")]),
+    ]
+    for i, (files, name, text, expected) in enumerate(cases):
+        root = tmp_path / str(i)
+        _images(root, list(files))
+        (root / name).write_text(text)
+        assert _rel(read_folder(root), root) == expected, text
+    # A list of one's own beside IAM's words.txt wins.
+    root = tmp_path / "iam"
+    _images(root, ["words/a01/a01-000u/a01-000u-00-00.png"])
+    (root / "words.txt").write_text(IAM_HEADER + "a01-000u-00-00 ok 154 408 768 27 51 AT A\n")
+    (root / "labels.tsv").write_text("words/a01/a01-000u/a01-000u-00-00.png\tA-fixed\n")
+    assert [r.label for r in read_folder(root)] == ["A-fixed"]
+    # One folder per word, numbered files: the folder hint, not "every image 'img'".
+    _images(tmp_path / "perword", ["Hello/img_1.png", "Hello/img_2.png", "World/img_1.png", "World/img_2.png"])
+    with pytest.raises(ValueError, match="if each folder is a word, list them in a labels.tsv"):
+        read_folder(tmp_path / "perword")
+    # UTF-16 without a mark holding a character whose low byte is zero (U+4E00).
+    root = tmp_path / "u16"
+    _images(root, ["a.png", "b.png", "c.png"])
+    (root / "labels.txt").write_bytes("a.png\tHello\nb.png\tWorld\nc.png\t\u4e00\n".encode("utf-16-le"))
+    assert [r.label for r in read_folder(root)] == ["Hello", "World", "\u4e00"]
+    # Visible format characters are letters: an Arabic end of ayah stays, a zero-width space goes.
+    assert Charset.from_labels(["\u06dd\u0661", "a\u200b"]).chars == "a\u0661\u06dd"
