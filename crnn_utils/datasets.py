@@ -664,9 +664,10 @@ def _read_folder(data_dir: str | Path, stats: PrepareStats | None) -> list[Recor
         if not records:
             raise ValueError(f"'{found}' lists no images: expected lines 'relative/path<TAB>label' "
                              "(or 'path label', 'path, \"label\"', CSV/JSON/JSONL with file_name and text)")
-        if len(records) >= 10 and len(labels := {r.label for r in records}) == 1:
-            raise ValueError(f"every one of the {len(records)} labels in '{found.name}' is '{labels.pop()}': that is no "
-                             "list of words (a column of flags or of one class?); give the list that holds the words")
+        flags = {r.label.strip().lower() for r in records[:1000]}
+        if len(records) >= 10 and len(flags) == 1 and flags <= {"0", "1", "true", "false", "yes", "no", "ok", "x", "checked"}:
+            raise ValueError(f"every one of the {len(records)} labels in '{found.name}' is '{records[0].label}': a column "
+                             "of flags, not of words; give the list that holds the words")
         if not any(is_file(r.path) for r in records):  # else every line would be a missing_file, and no data
             raise ValueError(f"none of the {len(records)} images '{found.name}' lists is there (the first: "
                              f"'{records[0].path}'): paths in a label file are read relative to its folder, '{root}'")

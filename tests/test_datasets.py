@@ -1368,7 +1368,7 @@ def test_read_folder_ppocrlabel_project_and_one_label_lists(tmp_path: Path) -> N
     # A list whose every label is the same is no list of words.
     _images(tmp_path / "flags", [f"{i}.png" for i in range(10)])
     (tmp_path / "flags" / "checked.txt").write_text("".join(f"{i}.png\ttrue\n" for i in range(10)))
-    with pytest.raises(ValueError, match="every one of the 10 labels in 'checked.txt' is 'true'"):
+    with pytest.raises(ValueError, match="every one of the 10 labels in 'checked.txt' is 'true': a column of flags"):
         read_folder(tmp_path / "flags")
 
 
