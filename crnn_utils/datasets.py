@@ -821,7 +821,7 @@ def _is_iam_words(path: Path, lines: int = 50) -> bool:
 
 def _read_iam(words: Path, stats: PrepareStats | None) -> list[Record]:
     """Records of IAM's words.txt: 'a01-000u-00-00 ok ... A' -> words/a01/a01-000u/a01-000u-00-00.png, 'A'."""
-    rows = []
+    rows, bad = [], []
     with _open_text(words) as f:
         for line in f:
             if not line.strip() or line.startswith("#"):
@@ -834,17 +834,15 @@ def _read_iam(words: Path, stats: PrepareStats | None) -> list[Record]:
             wid, flag, label = m.groups()
             form = wid.split("-")
             rel = Path(form[0], f"{form[0]}-{form[1]}", wid + ".png")
-            if flag != "ok":  # IAM's own note: "er: segmentation of word can be bad"
-                if stats is not None:
-                    stats.skip(IAM_BAD_SEGMENTATION, str(rel))
-                continue
-            rows.append((rel, label))
+            (rows if flag == "ok" else bad).append((rel, label))  # IAM's own note: "er: segmentation of word can be bad"
     # words.tgz extracts to a01/a01-000u/...; people keep that under words/ beside words.txt or beside ascii/.
     bases = [b / sub for b in (words.parent, words.parent.parent) for sub in ("words", "")]
     base = next((b for b in bases for rel, _ in rows[:: max(1, len(rows) // 20)] if (b / rel).is_file()), None)
     if base is None:
         raise ValueError(f"'{words}' is IAM's word list, but none of its images is under "
                          f"{' or '.join(repr(str(b)) for b in bases[:2])}: extract IAM's words.tgz into '{bases[0]}'")
+    for rel, _ in bad if stats is not None else ():  # named from the dataset's root, as the other skips are
+        stats.skip(IAM_BAD_SEGMENTATION, (Path(base.name) / rel).as_posix() if base.name == "words" else rel.as_posix())
     return [Record(str(base / rel), label) for rel, label in rows]
 
 

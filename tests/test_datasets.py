@@ -1207,6 +1207,7 @@ def test_read_folder_iam_words(tmp_path: Path) -> None:
             assert [r.label for r in records] == ["A", "MOVE", "Mr."], (layout, given)
             assert all(Path(r.path).is_file() and Path(r.path).stem in ids for r in records)
             assert stats.skipped == {"iam_segmentation_err": 1} and stats.source == "IAM words.txt"
+            assert stats.examples["iam_segmentation_err"] == [(f"{images}/" if images else "") + rels[2]]
     # The images folder alone: its names are ids, never labels; the error names the folder that holds words.txt.
     with pytest.raises(ValueError, match=r"IAM word images.*give '.*/a' as data_dir"):
         read_folder(tmp_path / "a" / "words")
