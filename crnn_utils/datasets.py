@@ -653,6 +653,9 @@ def _read_folder(data_dir: str | Path, stats: PrepareStats | None) -> list[Recor
         if (holds := _not_words(found)) is not None:
             raise ValueError(f"'{found.name}' holds {holds}, not words: give the recognition list (PPOCRLabel writes "
                              "rec_gt.txt and crop_img/ with File > Export Recognition Result) as data_dir")
+        if found.suffix.lower() != ".mat" and _binary(found):
+            raise ValueError(f"'{found.name}' is not a text file (its first bytes are binary: a download that failed, "
+                             "or another format under a text name): give the list of 'path<TAB>label' lines")
         if found.suffix.lower() in UNREAD_SUFFIXES:
             raise ValueError(f"read_folder does not read '{found.suffix}' lists ('{found.name}'): convert it to lines "
                              "'relative/path<TAB>label' in a labels.tsv (or CSV/JSON/JSONL with file_name and text)")
@@ -1054,6 +1057,16 @@ def _lists_images(root: Path, path: Path, lines: int = 20) -> bool:
     home = _images_home(root, [row[0] for row in rows if row is not None])
     found = sum(1 for row in rows if row is not None and row[0] and _under(root, row[0], home).is_file())
     return found > 0 and found >= len(rows) / 2
+
+
+def _binary(path: Path, probe: int = 4096) -> bool:
+    """Whether a file that should be text starts with bytes no text has: one in twenty a control character (not UTF-16)."""
+    if _text_encoding(path).startswith("utf-16"):
+        return False
+    with open(path, "rb") as f:
+        head = f.read(probe)
+    controls = sum(b < 32 and b not in (9, 10, 12, 13) for b in head)
+    return len(head) >= 64 and 20 * controls >= len(head)
 
 
 def _text_encoding(path: str | Path, probe: int = 1 << 22) -> str:

@@ -1422,3 +1422,12 @@ def test_the_sixth_probe_fixes_leave_other_layouts_alone(tmp_path: Path) -> None
     assert [r.label for r in read_folder(root)] == ["Hello", "World", "\u4e00"]
     # Visible format characters are letters: an Arabic end of ayah stays, a zero-width space goes.
     assert Charset.from_labels(["\u06dd\u0661", "a\u200b"]).chars == "a\u0661\u06dd"
+
+
+def test_read_folder_a_binary_file_under_a_list_name(tmp_path: Path) -> None:
+    _images(tmp_path, ["a.png"])
+    (tmp_path / "labels.txt").write_bytes(np.random.default_rng(0).integers(0, 256, 2000, dtype=np.uint8).tobytes())
+    with pytest.raises(ValueError, match="'labels.txt' is not a text file"):  # before: a path of garbage 'is not there'
+        read_folder(tmp_path)
+    (tmp_path / "labels.txt").write_bytes(b"a.png\tHi\x00\n")  # one stray NUL is a label's problem, not the file's
+    assert len(read_folder(tmp_path)) == 1
