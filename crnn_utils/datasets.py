@@ -633,9 +633,10 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
 
 
 def _clear_listings() -> None:
-    """Forget the folder listings kept while one folder or label file is read."""
+    """Forget the folder listings and encodings kept while one folder or label file is read."""
     _lower_names.cache_clear()
     _listing.cache_clear()
+    _sniff_encoding.cache_clear()
 
 
 DONT_CARE = "dont_care_label"  # a label of only '#': the word is marked illegible, no text to learn or score
@@ -717,9 +718,9 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
         return "lmdb", root, [root]
     # 1. IAM's words.txt (ids, not paths: 'a01-000u-00-00 ok 154 408 768 27 51 AT A'), given or in its ascii/ folder.
     known = path.is_dir() and any((root / n).is_file() for n in LABEL_FILES)  # a list of one's own wins
-    for words in ((path,) if path.is_file() else () if known else (root / IAM_WORDS, root / "ascii" / IAM_WORDS)):
-        if words.is_file() and _is_iam_words(words):
-            return "iam", words.parent, words
+    words = (path if _is_iam_words(path) else None) if path.is_file() else None if known else _iam_words_in(root)
+    if words is not None:
+        return "iam", words.parent, words
     # 2. A label file wins: the one given, one of LABEL_FILES, or the one text file at the top that lists images.
     label_file = _find_label_file(path)
     if label_file is not None:
@@ -756,12 +757,11 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
     #    subfolder), or in the names of one folder per word. Guessing would train on '0001' or 'img'.
     labels = _labels_from_names(files)
     if 2 * sum(bool(_IAM_ID.fullmatch(p.stem)) for p in files) > len(files):  # IAM's words/a01/a01-000u/*.png
-        lists = [w for w in (root.parent / IAM_WORDS, root.parent / "ascii" / IAM_WORDS, root.parent.parent / "ascii" / IAM_WORDS)
-                 if w.is_file()]
+        words = _iam_words_in(root.parent) or _iam_words_in(root.parent.parent)
         where = "their labels are in IAM's words.txt (ascii.tgz): give the folder that holds it, or words.txt itself"
-        if lists:
-            give = lists[0].parent.parent if lists[0].parent.name == "ascii" else lists[0].parent
-            where = f"'{lists[0]}' is there: give '{give}' as data_dir"
+        if words is not None:
+            give = words.parent.parent if words.parent.name == "ascii" else words.parent
+            where = f"'{words}' is there: give '{give}' as data_dir"
         raise ValueError(f"'{data_dir}' holds IAM word images, whose names are ids ('{files[0].stem}'), not words; {where}")
     if _poor_labels(labels):
         # data_dir may be the images folder of a dataset whose label file sits one level up (ICDAR's gt.txt beside
@@ -810,6 +810,11 @@ IAM_WORDS = "words.txt"  # the IAM Handwriting Database's word list (its ascii.t
 _IAM_ID = re.compile(r"[a-z]\d\d-\d{3}[a-z]?-\d\d-\d\d")
 _IAM_LINE = re.compile(rf"({_IAM_ID.pattern}) (ok|err?) -?\d+ (?:\S+ ){{5,6}}(.+)")
 IAM_BAD_SEGMENTATION = "iam_segmentation_err"  # a words.txt line marked 'err': the word's box may cut it
+
+
+def _iam_words_in(folder: Path) -> Path | None:
+    """IAM's word list in a dataset folder: its words.txt, or ascii/words.txt as IAM's ascii.tgz extracts it."""
+    return next((w for w in (folder / IAM_WORDS, folder / "ascii" / IAM_WORDS) if w.is_file() and _is_iam_words(w)), None)
 
 
 def _is_iam_words(path: Path, lines: int = 50) -> bool:
@@ -1069,9 +1074,20 @@ def _binary(path: Path, probe: int = 4096) -> bool:
     return len(head) >= 64 and 20 * controls >= len(head)
 
 
-def _text_encoding(path: str | Path, probe: int = 1 << 22) -> str:
+def _text_encoding(path: str | Path) -> str:
     """The encoding a label file is in: UTF-16 (by its byte-order mark, or by the zero byte beside every ASCII one),
     UTF-8, else Windows-1252 (Excel's "CSV" in a Western locale)."""
+    # One look at the first 4 MB per file: finding, checking and reading one list opens it up to five times.
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "utf-8-sig"
+    return _sniff_encoding(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sniff_encoding(path: str, size: int, mtime_ns: int, probe: int = 1 << 22) -> str:
+    """_text_encoding of one version (size, modification time) of a file."""
     # Windows Notepad's "Unicode" and Excel's "Unicode text" save UTF-16; "utf-8-sig" also drops UTF-8's mark. A file
     # whose first 4 MB are not UTF-8 was saved by a Western-locale Windows program: "Café" is b"Caf\xe9" there.
     try:
@@ -1292,8 +1308,10 @@ def _mjsynth_word(rel: str, label: str) -> str:
     """The word of an MJSynth annotation line read as a label file: './1/1/3_Hello_17.jpg 17' -> 'Hello', not '17'."""
     # MJSynth's second column is the word's index in lexicon.txt; the word itself is in the file name, between the
     # first and the last underscore, and the name ends with that same index. Any other label is kept as written.
-    m = re.fullmatch(r"\d+_(.+)_(\d+)", Path(rel.replace("\\", "/")).stem)
-    return m.group(1) if m and label.isdigit() and m.group(2) == label else label  # not 'price_199.png<TAB>199'
+    stem = Path(rel.replace("\\", "/")).stem
+    parts = stem.split("_")
+    mjsynth = label.isdigit() and len(parts) >= 3 and parts[0].isdigit() and parts[-1] == label  # not 'price_199.png'
+    return label_from_file_name(stem) if mjsynth else label
 
 
 def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
