@@ -1,4 +1,4 @@
-"""crnn_utils: the helpers behind the crnn-notebooks (charset, images, datasets, synth, model, ctc, metrics,
+"""crnn_utils: the helpers behind the crnn-notebooks (charset, images, datasets, synth, model, ctc, language, metrics,
 training, recognizer, export, viz)."""
 import contextlib as _contextlib
 import os as _os

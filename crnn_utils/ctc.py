@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras import layers
 
 from .charset import Charset
+from .language import LanguagePrior, english_prior
 from .metrics import edit_distance_from, myers_column
 
 
@@ -216,11 +217,15 @@ def ctc_log_prob(probs: np.ndarray, ids: Sequence[int], blank: int) -> float:
     return _ctc_log_prob_lp(_log(probs), ids, blank)
 
 
-def _prefix_beam_search(lp: np.ndarray, blank: int, beam_width: int) -> tuple[int, ...]:
-    """Most probable labelling found by CTC prefix beam search over log probabilities (T, C); blank must be the last class."""
+def _prefix_beam_search(lp: np.ndarray, blank: int, beam_width: int,
+                        prior: "LanguagePrior | None" = None) -> tuple[int, ...]:
+    """Most probable labelling found by CTC prefix beam search over log probabilities (T, C); blank must be the last
+    class. With a prior, beams are ranked by log P_ctc plus the prior's score of their text (shallow fusion)."""
     steps, classes = lp.shape
     prefixes: list[tuple[int, ...]] = [()]
     p_b, p_nb = np.zeros(1), np.full(1, -np.inf)  # log P(prefix, path ends in blank / in its last char)
+    bonus = np.zeros(1)  # the prior's score of each prefix's text (zero without a prior)
+    texts = [""]
     for t in range(steps):
         # 1. Staying on a prefix: emit a blank, or repeat the last character without a blank in between.
         total = np.logaddexp(p_b, p_nb)
@@ -238,37 +243,47 @@ def _prefix_beam_search(lp: np.ndarray, blank: int, beam_width: int) -> tuple[in
             if parent is not None:
                 stay_nb[k] = np.logaddexp(stay_nb[k], ext[parent, p[-1]])
                 ext[parent, p[-1]] = -np.inf
-        # 4. Keep the beam_width most probable candidates (stays first, then extensions).
-        scores = np.concatenate([np.logaddexp(stay_b, stay_nb), ext.ravel()])
+        # 4. Keep the beam_width best candidates (stays first, then extensions), by CTC plus the prior's score.
+        step = bonus[:, None] + (np.stack([prior.scores(x)[0] for x in texts]) if prior else 0.0)
+        scores = np.concatenate([np.logaddexp(stay_b, stay_nb) + bonus, (ext + step).ravel()])
         order = np.argsort(-scores, kind="stable")[:beam_width]
         order = order[np.isfinite(scores[order])] if np.isfinite(scores[order[0]]) else order[:1]
         n = len(prefixes)
-        new_prefixes, new_b, new_nb = [], [], []
+        new_prefixes, new_b, new_nb, new_bonus, new_texts = [], [], [], [], []
         for j in order:
             if j < n:
                 new_prefixes.append(prefixes[j])
                 new_b.append(stay_b[j])
                 new_nb.append(stay_nb[j])
+                new_bonus.append(bonus[j])
+                new_texts.append(texts[j])
             else:
                 k, c = divmod(int(j) - n, blank)
                 new_prefixes.append(prefixes[k] + (c,))
                 new_b.append(-np.inf)
                 new_nb.append(ext[k, c])
-        prefixes, p_b, p_nb = new_prefixes, np.array(new_b), np.array(new_nb)
-    return prefixes[int(np.argmax(np.logaddexp(p_b, p_nb)))]
+                new_bonus.append(step[k, c] if prior else 0.0)
+                new_texts.append(texts[k] + prior.charset.chars[c] if prior else "")
+        prefixes, p_b, p_nb, bonus, texts = new_prefixes, np.array(new_b), np.array(new_nb), np.array(new_bonus), new_texts
+    final = np.logaddexp(p_b, p_nb) + bonus + (np.array([prior.scores(x)[1] for x in texts]) if prior else 0.0)
+    return prefixes[int(np.argmax(final))]
 
 
-def beam_search_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10) -> list[Decoded]:
-    """CTC prefix beam search (blank/non-blank endings, log space); confidence = P(labelling) summed over its paths."""
+def beam_search_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10,
+                       prior: LanguagePrior | None = None) -> list[Decoded]:
+    """CTC prefix beam search (blank/non-blank endings, log space), with a language prior when given;
+    confidence = P(labelling) summed over its paths."""
     if beam_width < 1:
         raise ValueError(f"beam_width must be at least 1; got {beam_width}")
     probs = _batched(probs)
     if probs.shape[-1] != charset.num_classes:
         raise ValueError(f"probs have {probs.shape[-1]} classes but the charset needs {charset.num_classes}")
+    if prior is not None and prior.charset.chars != charset.chars:
+        raise ValueError("the language prior was built for another charset: english_prior(charset) builds one for this")
     out = []
     for row in probs:
         lp = _log(row)
-        ids = list(_prefix_beam_search(lp, charset.blank, beam_width))
+        ids = list(_prefix_beam_search(lp, charset.blank, beam_width, prior))
         out.append(Decoded(charset.decode(ids), float(np.exp(_ctc_log_prob_lp(lp, ids, charset.blank))), ids))
     return out
 
@@ -387,7 +402,7 @@ def lexicon_decode(
     return out
 
 
-DECODERS = ("greedy", "beam", "lexicon")
+DECODERS = ("greedy", "beam", "beam_lm", "lexicon")
 
 
 def decode(
@@ -397,12 +412,16 @@ def decode(
     beam_width: int = 10,
     lexicon: "Sequence[str] | WordIndex | None" = None,
     max_distance: int = 2,
+    prior: LanguagePrior | None = None,
 ) -> list[Decoded]:
-    """One entry point for the decoders: 'greedy', 'beam' (prefix beam search) or 'lexicon' (needs `lexicon`)."""
+    """One entry point for the decoders: 'greedy', 'beam' (prefix beam search), 'beam_lm' (beam search with a
+    language prior, English by default) or 'lexicon' (needs `lexicon`)."""
     if decoder == "greedy":
         return greedy_decode(probs, charset)
     if decoder == "beam":
         return beam_search_decode(probs, charset, beam_width=beam_width)
+    if decoder == "beam_lm":
+        return beam_search_decode(probs, charset, beam_width=beam_width, prior=prior or english_prior(charset))
     if decoder == "lexicon":
         if lexicon is None:
             raise ValueError("decoder='lexicon' needs a lexicon: a list of words or build_lexicon(words)")

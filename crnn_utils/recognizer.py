@@ -12,6 +12,7 @@ import numpy as np
 
 from .charset import Charset
 from .ctc import DECODERS, WordIndex, build_lexicon, decode
+from .language import LanguagePrior, coverage, english_prior
 from .images import MAX_STRETCH, UNREADABLE, ImageError, is_hidden_name, is_image_name, load_image, preprocess
 
 Item = Union[str, os.PathLike, np.ndarray]
@@ -66,7 +67,7 @@ def _to_uint8_range(image: np.ndarray) -> np.ndarray:
 
 
 class Recognizer:
-    """A CRNN inference model plus its charset: images -> text with the greedy, beam or lexicon decoder."""
+    """A CRNN inference model plus its charset: images -> text with the greedy, beam, beam_lm or lexicon decoder."""
 
     def __init__(self, model, charset: Charset | str, lexicon: "Sequence[str] | WordIndex | None" = None,
                  max_stretch: float = MAX_STRETCH) -> None:
@@ -83,7 +84,11 @@ class Recognizer:
         self.max_stretch = max_stretch  # must be the value the model was trained with (dataset.json)
         # 2. Index the lexicon once (50k words take a tenth of a second).
         self.lexicon = None if lexicon is None else lexicon if isinstance(lexicon, WordIndex) else build_lexicon(lexicon)
-        # 3. One traced graph for every batch size: no per-call setup as model.predict has (~5x faster at batch 1).
+        # 3. Beam search with the English prior reads real words best (README, "A language prior"); a charset of
+        #    other letters gets plain beam search, as an English prior would only push it toward short readings.
+        self.decoder = "beam_lm" if coverage(self.charset) >= 0.9 else "beam"
+        self._prior: LanguagePrior | None = None  # built on first use (about 2 s), then kept with its cache
+        # 4. One traced graph for every batch size: no per-call setup as model.predict has (~5x faster at batch 1).
         spec = tf.TensorSpec([None, self.height, self.width, self.channels], tf.float32)
         self._infer = tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
@@ -158,12 +163,14 @@ class Recognizer:
     def recognize(
         self,
         items: Item | Iterable[Item],
-        decoder: str = "greedy",
+        decoder: str | None = None,
         batch_size: int = 256,
         beam_width: int = 10,
         max_distance: int = 2,
     ) -> list[Result]:
-        """Read every item (paths, a folder, or arrays of any size, colour or grey); one Result per item, in order."""
+        """Read every item (paths, a folder, or arrays of any size, colour or grey); one Result per item, in order.
+        decoder=None uses self.decoder: 'beam_lm' for a charset of Latin letters and digits, else 'beam'."""
+        decoder = decoder or self.decoder
         return self.recognize_many(items, (decoder,), batch_size, beam_width, max_distance)[decoder]
 
     def recognize_many(
@@ -190,8 +197,10 @@ class Recognizer:
         # 3. The model once, then each CTC decoder on the same probabilities.
         probs = self._predict(batch[ok], batch_size)
         for decoder in decoders:
+            if decoder == "beam_lm" and self._prior is None:
+                self._prior = english_prior(self.charset)
             decoded = decode(probs, self.charset, decoder=decoder, beam_width=beam_width,
-                             lexicon=self.lexicon, max_distance=max_distance)
+                             lexicon=self.lexicon, max_distance=max_distance, prior=self._prior)
             for i, d in zip(ok, decoded):
                 out[decoder][i] = Result(d.text, d.confidence, None, list(d.ids), sources[i])
         return out

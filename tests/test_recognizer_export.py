@@ -165,7 +165,7 @@ def test_colour_grey_any_size_and_float_inputs(recognizer, act_model) -> None:
     rgba = np.dstack([colour, np.full(colour.shape[:2], 255, np.uint8)])
     small = word_image(30, 12, True, 4)
     ready = recognizer.preprocess([grey])[0][0]  # (32, 128, 1) float in [0, 1]
-    results = recognizer.recognize([colour, grey, rgba, grey[..., None], small, ready])
+    results = recognizer.recognize([colour, grey, rgba, grey[..., None], small, ready], "greedy")
     assert all(r.ok for r in results)
     # Colour and its grey version agree up to the uint8 rounding of cvtColor; RGBA (opaque) and (H, W, 1) exactly.
     p = recognizer.probabilities([colour, grey, rgba, grey[..., None], ready])
@@ -183,9 +183,9 @@ def test_colour_grey_any_size_and_float_inputs(recognizer, act_model) -> None:
 
 def test_decoders_and_batch_sizes(recognizer) -> None:
     items = [word_image(100 + 20 * i, 32, i % 2 == 0, i) for i in range(5)]
-    greedy = recognizer.recognize(items, batch_size=256)
-    assert [r.text for r in recognizer.recognize(items, batch_size=1)] == [r.text for r in greedy]
-    assert [r.text for r in recognizer.recognize(items, batch_size=2)] == [r.text for r in greedy]
+    greedy = recognizer.recognize(items, decoder="greedy", batch_size=256)
+    assert [r.text for r in recognizer.recognize(items, "greedy", batch_size=1)] == [r.text for r in greedy]
+    assert [r.text for r in recognizer.recognize(items, "greedy", batch_size=2)] == [r.text for r in greedy]
     beam = recognizer.recognize(items, decoder="beam")
     lex = recognizer.recognize(items, decoder="lexicon")
     assert len(beam) == len(lex) == 5 and all(r.ok for r in beam + lex)
@@ -195,6 +195,17 @@ def test_decoders_and_batch_sizes(recognizer) -> None:
     with pytest.raises(ValueError, match="needs a lexicon"):
         Recognizer(recognizer.model, CHARSET).recognize(items, decoder="lexicon")
     assert recognizer.recognize([]) == []
+
+
+def test_default_decoder_is_beam_search_with_the_prior_for_latin_charsets(recognizer, act_model) -> None:
+    items = [word_image(100 + 20 * i, 32, i % 2 == 0, i) for i in range(4)]
+    assert recognizer.decoder == "beam_lm"
+    assert [r.text for r in recognizer.recognize(items)] == [r.text for r in recognizer.recognize(items, "beam_lm")]
+    # A charset the English prior has no symbols for gets plain beam search by default.
+    cyrillic = Charset("абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ0123456789"[:62])
+    other = Recognizer(act_model, cyrillic)
+    assert other.decoder == "beam"
+    assert [r.text for r in other.recognize(items)] == [r.text for r in other.recognize(items, "beam")]
 
 
 def test_charset_must_match_model(act_model) -> None:
@@ -232,7 +243,7 @@ def test_recognize_many_equals_one_decoder_at_a_time(recognizer, tmp_path) -> No
     items = [word_image(90 + 7 * i, 30, bool(i % 2), i) for i in range(5)]
     (tmp_path / "bad.png").write_bytes(b"not an image")
     items.append(tmp_path / "bad.png")
-    many = recognizer.recognize_many(items, ("greedy", "beam", "lexicon"))
+    many = recognizer.recognize_many(items, ("greedy", "beam", "beam_lm", "lexicon"))
     for decoder, results in many.items():
         single = recognizer.recognize(items, decoder=decoder)
         assert [(r.text, r.error) for r in results] == [(r.text, r.error) for r in single]
@@ -251,7 +262,7 @@ def test_score_folder_counts_unreadable_as_wrong(recognizer, tmp_path) -> None:
     lines += ["bad.png\thi", "no-tab-here"]
     (tmp_path / "labels.tsv").write_text("\n".join(lines) + "\n")
     got = score_folder(recognizer, tmp_path, ("greedy", "beam"))
-    texts = [r.text for r in recognizer.recognize([tmp_path / f"{i}.png" for i in range(4)])]
+    texts = [r.text for r in recognizer.recognize([tmp_path / f"{i}.png" for i in range(4)], "greedy")]
     assert got["greedy"]["n"] == 5 and got["unreadable"] == 1 and sum(got["skipped"].values()) == 1
     assert got["greedy"]["word_acc"] == pytest.approx(sum(t == "hi" for t in texts) / 5)  # the broken file is wrong
     heights = got["greedy_any_case_by_height"]

@@ -1,0 +1,129 @@
+"""The character language model and beam search with its prior (shallow fusion)."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from crnn_utils import language
+from crnn_utils.charset import Charset
+from crnn_utils.ctc import beam_search_decode, decode, greedy_decode
+from crnn_utils.language import SYMBOLS, CharLM, LanguagePrior, coverage, english, english_prior, fold
+
+WORDS = ["hello", "help", "yellow", "world", "word", "house", "horse", "mouse", "the", "then", "there", "2024"]
+
+
+def word_probs(charset, text, flips=None, peak=0.9):
+    """Per-step probabilities spelling `text` with a blank between letters; flips[i] = (wrong_char, p_wrong)."""
+    steps = []
+    for i, ch in enumerate(text):
+        row = np.full(charset.num_classes, 1e-4)
+        if flips and i in flips:
+            wrong, p_wrong = flips[i]
+            row[charset.encode(wrong)[0]] = p_wrong
+            row[charset.encode(ch)[0]] = peak - p_wrong
+        else:
+            row[charset.encode(ch)[0]] = peak
+        steps += [row, np.eye(charset.num_classes)[charset.blank] * 0.9 + 0.1 / charset.num_classes]
+    probs = np.array(steps)
+    return probs / probs.sum(-1, keepdims=True)
+
+
+def test_fold_maps_case_and_digits():
+    assert [fold(c) for c in "aZ7é-"] == ["a", "z", "0", "", ""]
+
+
+@pytest.mark.parametrize("context", ["", "h", "hel", "hello", "qqqq", "00", "xyzxyzxyz"])
+def test_probabilities_sum_to_one(context):
+    lm = CharLM(WORDS, order=4)
+    p = lm.probs(context)
+    assert p.shape == (len(SYMBOLS),) and (p > 0).all()
+    assert p.sum() == pytest.approx(1.0)
+
+
+def test_words_seen_are_likelier_than_their_scrambles():
+    lm = CharLM(WORDS, order=4)
+    for word in ("hello", "house", "there"):
+        scrambles = {"".join(p) for p in itertools.permutations(word)} - set(WORDS)
+        assert all(lm.log_prob(word) > lm.log_prob(s) for s in scrambles), word
+    assert lm.log_prob("HeLLo") == lm.log_prob("hello")        # case-folded
+    assert lm.log_prob("1999") == lm.log_prob("2024")          # every digit is one symbol
+    assert lm.log_prob("héllo") == float("-inf")               # no symbol for é
+
+
+def test_kneser_ney_backs_off_to_what_follows_many_contexts():
+    # 'x' ends many words, each once; 'q' follows only 'a', many times. Kneser-Ney's lower order counts contexts,
+    # so after an unseen context 'x' is the likelier next symbol, though 'q' was counted more often.
+    words = ["box", "fax", "mix", "tux", "hex"] + ["aq"] * 20
+    lm = CharLM(words, order=2)
+    p = lm.probs("z")
+    assert p[SYMBOLS.index("x")] > p[SYMBOLS.index("q")]
+
+
+def test_lm_needs_words_and_a_sane_order():
+    with pytest.raises(ValueError, match="no words"):
+        CharLM(["é", ""])
+    with pytest.raises(ValueError, match="order"):
+        CharLM(WORDS, order=0)
+
+
+def test_prior_turns_an_ambiguous_letter_into_the_word():
+    charset = Charset.seed()
+    probs = word_probs(charset, "hello", flips={4: ("p", 0.5)})   # the pixels say 'hellp' a little more
+    assert greedy_decode(probs, charset)[0].text == "hellp"
+    assert beam_search_decode(probs, charset)[0].text == "hellp"
+    prior = LanguagePrior(CharLM(WORDS, order=4), charset)
+    (d,) = beam_search_decode(probs, charset, prior=prior)
+    assert d.text == "hello"
+    assert 0 < d.confidence < 1
+
+
+def test_prior_does_not_override_clear_pixels():
+    # A code no English word resembles, drawn clearly, is still read as drawn: the prior is mixed with a
+    # uniform guess, so its cost per character is bounded.
+    charset = Charset.seed()
+    prior = LanguagePrior(CharLM(WORDS, order=4), charset)
+    for text in ("xq7z", "Qjx9", "hellp"):
+        probs = word_probs(charset, text, peak=0.97)
+        assert beam_search_decode(probs, charset, prior=prior)[0].text == text
+
+
+def test_prior_keeps_the_case_the_pixels_show():
+    charset = Charset.seed()
+    prior = LanguagePrior(CharLM(WORDS, order=4), charset)
+    probs = word_probs(charset, "HELLO", flips={4: ("P", 0.5)})
+    assert beam_search_decode(probs, charset, prior=prior)[0].text == "HELLO"
+
+
+def test_prior_for_another_charset_is_refused():
+    prior = LanguagePrior(CharLM(WORDS, order=3), Charset("abc"))
+    with pytest.raises(ValueError, match="another charset"):
+        beam_search_decode(word_probs(Charset.seed(), "ab"), Charset.seed(), prior=prior)
+    with pytest.raises(ValueError, match="mix"):
+        LanguagePrior(CharLM(WORDS, order=3), Charset("abc"), mix=0.0)
+
+
+def test_coverage_of_a_charset():
+    assert coverage(Charset.seed()) == 1.0
+    assert coverage(Charset("абвгa")) == pytest.approx(0.2)
+
+
+def test_english_prior_reads_a_common_word_through_a_slip():
+    english.cache_clear()
+    charset = Charset.seed()
+    lm = english(20_000)
+    assert len(lm._ids) == lm.order
+    assert lm.log_prob("people") > lm.log_prob("peopie")
+    probs = word_probs(charset, "people", flips={4: ("i", 0.5)})   # 'l' read as 'i' a little more
+    assert greedy_decode(probs, charset)[0].text == "peopie"
+    assert decode(probs, charset, "beam_lm", prior=LanguagePrior(lm, charset))[0].text == "people"
+
+
+def test_decode_beam_lm_defaults_to_the_english_prior(monkeypatch):
+    charset = Charset.seed()
+    calls = []
+    monkeypatch.setattr("crnn_utils.ctc.english_prior", lambda cs: calls.append(cs) or LanguagePrior(CharLM(WORDS), cs))
+    assert decode(word_probs(charset, "hello", flips={4: ("p", 0.5)}), charset, "beam_lm")[0].text == "hello"
+    assert calls == [charset]
+    assert language.english_prior is english_prior
