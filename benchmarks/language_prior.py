@@ -4,7 +4,7 @@ of it comes from the prior knowing the generator's words.
     .venv/bin/python benchmarks/language_prior.py RUN_DIR [FOLDER ...] [--sweep] [--out benchmarks/results/language_prior.json]
 
 Decodes with greedy, beam, beam_lm (the default prior: a 6-gram of wordfreq's 100k most frequent English words) and
-beam_lm with a control prior built from 100k wordfreq words *not* in the generator's lexicon (run_dir/data/synth/
+beam_lm with a control prior built from 100k wordfreq words *not* in the run's rendered words (run_dir/data/synth/
 lexicon.txt): the gap between the two on the test split is what the prior gains by having seen the test words.
 --sweep first scores weight x bonus x mix on the validation split (how the defaults of `language.LanguagePrior`
 were chosen). Unreadable folder images count as wrong, as in score_folders.py.
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     # 4. Every set with each decoder.
     for name, (probs, labels) in sets.items():
         in_lexicon = float(np.mean([label.lower() in generator_words for label in labels]))
-        row = {"n": len(labels), "labels_in_generator_lexicon": round(in_lexicon, 4)}
+        row = {"n": len(labels), "labels_in_rendered_words": round(in_lexicon, 4)}
         for decoder, prior in (("greedy", None), ("beam", None), ("beam_lm", language.english_prior(cs)),
                                ("beam_lm_control", language.LanguagePrior(control_lm, cs))):
             t = time.perf_counter()
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
             row[decoder] = {"any_case": s["word_acc_ci"], "case_sensitive": s["word_acc"], "cer": s["cer"],
                             "ms_per_word": 1000 * (time.perf_counter() - t) / max(1, len(labels))}
         result["sets"][name] = row
-        print(f"{name} (n={len(labels)}, {in_lexicon:.0%} in the generator's lexicon): "
+        print(f"{name} (n={len(labels)}, {in_lexicon:.0%} in the run's rendered words): "
               + ", ".join(f"{d} {row[d]['any_case']:.2%}" for d in ("greedy", "beam", "beam_lm", "beam_lm_control")),
               flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Score a trained run on labelled image folders (any format read_folder reads), greedy and beam decoding.
+"""Score a trained run on labelled image folders (any format read_folder reads): greedy, beam and beam_lm decoding.
 
     .venv/bin/python benchmarks/score_folders.py RUN_DIR FOLDER [FOLDER ...] [--out benchmarks/results/folders.json]
 
@@ -32,12 +32,13 @@ def main() -> None:
     for folder in args.folders:
         kinds = folder / "backgrounds.tsv"  # written by third_party_words.py: each image's background kind
         groups = dict(line.split("\t") for line in kinds.read_text().splitlines() if line) if kinds.is_file() else None
-        rows[folder.name] = score_folder(rec, folder, ("greedy", "beam"), groups=groups)
+        rows[folder.name] = score_folder(rec, folder, ("greedy", "beam", "beam_lm"), groups=groups)
         for m in rows[folder.name]["misread"]:  # results are committed: no machine paths
             m["path"] = os.path.relpath(m["path"], folder.resolve())
         g = rows[folder.name]["greedy"]
         print(f"{folder.name}: {g['n']} words, greedy {g['word_acc']:.1%} case-sensitive, {g['word_acc_ci']:.1%} any case, "
-              f"CER {g['cer']:.3f}; beam {rows[folder.name]['beam']['word_acc_ci']:.1%} any case; by height "
+              f"CER {g['cer']:.3f}; beam {rows[folder.name]['beam']['word_acc_ci']:.1%}, beam_lm "
+              f"{rows[folder.name]['beam_lm']['word_acc_ci']:.1%} any case; by height "
               + ", ".join(f"{h} px {v['word_acc_ci']:.1%} (n={v['n']})"
                           for h, v in rows[folder.name]["greedy_any_case_by_height"].items())
               + "".join(f"; on {g} backgrounds {v['word_acc_ci']:.1%} (n={v['n']})"
