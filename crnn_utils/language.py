@@ -12,6 +12,7 @@ from .charset import Charset
 SYMBOLS = "$0abcdefghijklmnopqrstuvwxyz"
 _END, _START = 0, len(SYMBOLS)
 _BASE = len(SYMBOLS) + 1
+_CACHE_SIZE = 100_000  # contexts kept per cache (a few tens of MB); a long read clears and refills it
 
 
 def fold(c: str) -> str:
@@ -80,6 +81,8 @@ class CharLM:
             counts[self._ids[k][lo:hi] - ctx * _BASE] = self._counts[k][lo:hi]
             total, types = counts.sum(), np.count_nonzero(counts)
             p = np.maximum(counts - self.discount, 0) / total + self.discount * types / total * p
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
         self._cache[key] = p
         return p
 
@@ -123,7 +126,9 @@ class LanguagePrior:
             p = self.lm.probs(key)
             known = np.where(self._symbol >= 0, p[np.maximum(self._symbol, 0)], 0.0) / self._share
             step = self.weight * np.log(self.mix * known + (1 - self.mix) / len(self._symbol)) + self.bonus
-            end = self.weight * np.log(self.mix * p[_END] + (1 - self.mix) / SYMBOLS.__len__())
+            end = self.weight * np.log(self.mix * p[_END] + (1 - self.mix) / len(SYMBOLS))
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
             self._cache[key] = (step, float(end))
         return self._cache[key]
 

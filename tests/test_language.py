@@ -127,3 +127,14 @@ def test_decode_beam_lm_defaults_to_the_english_prior(monkeypatch):
     assert decode(word_probs(charset, "hello", flips={4: ("p", 0.5)}), charset, "beam_lm")[0].text == "hello"
     assert calls == [charset]
     assert language.english_prior is english_prior
+
+
+def test_caches_stay_bounded(monkeypatch):
+    monkeypatch.setattr(language, "_CACHE_SIZE", 50)
+    lm = CharLM(WORDS, order=4)
+    prior = LanguagePrior(lm, Charset.seed())
+    first = prior.scores("hel")[0].copy()
+    for a, b, c in itertools.product("abcdefgh", repeat=3):
+        prior.scores(a + b + c)
+    assert len(lm._cache) <= 50 and len(prior._cache) <= 50
+    np.testing.assert_array_equal(prior.scores("hel")[0], first)   # recomputed after a clear, the same
