@@ -5,7 +5,9 @@
 What is left out of each copy: papermill's injected-parameters cell and its record of them (a `make run` on a slow
 machine injects a shorter `time_budget_minutes`; notebook 03's table shows the value it ran with), the progress-bar
 widgets' saved state (tens of kB of finished bars no reader sees), and the memory addresses in object reprs
-(`<... Styler at 0x7f06...>`), which change on every run. Execution counts are renumbered from 1.
+(`<... Styler at 0x7f06...>`), which change on every run, and the machine's folders in papermill's record of where it
+read and wrote (a run outside the checkout: `/tmp/x/runs/default/04_....ipynb` becomes `runs/default/04_....ipynb`).
+Execution counts are renumbered from 1.
 """
 from __future__ import annotations
 
@@ -28,6 +30,10 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     if "papermill" in nb.metadata:
         nb.metadata.papermill["parameters"] = {}
+        for key in ("input_path", "output_path"):  # a run outside the checkout records where it was: keep runs/NAME/FILE
+            path = nb.metadata.papermill.get(key)
+            if isinstance(path, str) and Path(path).is_absolute():
+                nb.metadata.papermill[key] = "/".join(Path(path).parts[-3:])
     nb.metadata.pop("widgets", None)
     count = 0
     for cell in nb.cells:

@@ -126,7 +126,9 @@ def test_publish_cleans_an_executed_notebook():
     sys.path.insert(0, str(ROOT / "scripts"))
     from publish_notebooks import clean
 
-    nb = nbformat.v4.new_notebook(metadata={"papermill": {"parameters": {"x": 1}}, "widgets": {"state": {}}})
+    nb = nbformat.v4.new_notebook(metadata={"papermill": {"parameters": {"x": 1}, "input_path": "notebooks/04.ipynb",
+                                                          "output_path": "/tmp/fresh/runs/default/04.ipynb"},
+                                            "widgets": {"state": {}}})
     nb.cells = [nbformat.v4.new_code_cell("x = 1", execution_count=1, metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell("x = 2", execution_count=2, metadata={"tags": ["injected-parameters"]}),
                 nbformat.v4.new_code_cell("s", execution_count=3, outputs=[nbformat.v4.new_output(
@@ -134,4 +136,6 @@ def test_publish_cleans_an_executed_notebook():
     out = clean(nb)
     assert [c.source for c in out.cells] == ["x = 1", "s"] and [c.execution_count for c in out.cells] == [1, 2]
     assert out.metadata.papermill["parameters"] == {} and "widgets" not in out.metadata
+    assert out.metadata.papermill["output_path"] == "runs/default/04.ipynb"   # no machine folder
+    assert out.metadata.papermill["input_path"] == "notebooks/04.ipynb"
     assert out.cells[1].outputs[0]["data"]["text/plain"] == "<Styler>"
