@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         return texts
 
     result = {"run_dir": str(args.run_dir), "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "generator_lexicon_words": len(generator_words), "sweep": [], "sets": {}}
+              "rendered_words": len(generator_words), "sweep": [], "sets": {}}
     # 3. The sweep on the validation split.
     if args.sweep:
         probs, labels = sets["val"]
