@@ -1,4 +1,4 @@
-"""Words/s of Recognizer (batch 1/32/256 x greedy/beam/lexicon) against `tesseract --psm 8` on the same rendered PNGs."""
+"""Words/s of Recognizer (batch 1/32/256 x greedy/beam/beam_lm/lexicon) against `tesseract --psm 8` on the same rendered PNGs."""
 from __future__ import annotations
 
 import argparse
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, write the JSON, print the markdown table."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run-dir", help="load checkpoints/best.keras + data/dataset.json (default: seed-size model, random weights)")
-    ap.add_argument("--words", type=int, default=256, help="words for greedy/beam at batch 32 and 256")
+    ap.add_argument("--words", type=int, default=256, help="words for greedy/beam/beam_lm at batch 32 and 256")
     ap.add_argument("--slow-words", type=int, default=24, help="words for the lexicon decoder (about 15 ms a word since session 10; 0.1-0.2 s before)")
     ap.add_argument("--batch1-words", type=int, default=32, help="words for batch-1 runs (one call per word) and per-image tesseract")
     ap.add_argument("--repeats", type=int, default=3)
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
         rec.recognize(paths[:2], batch_size=1)  # trace the tf.function once
 
         # 4. Recognizer: batch 1 = one recognize() call per word; batch B = one call over the list.
-        for decoder in ("greedy", "beam", "lexicon"):
+        for decoder in ("greedy", "beam", "beam_lm", "lexicon"):
             for batch in (1, 32, 256):
                 n = args.slow_words if decoder == "lexicon" else args.batch1_words if batch == 1 else args.words
                 sub = paths[:n]
