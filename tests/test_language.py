@@ -10,24 +10,9 @@ from crnn_utils import language
 from crnn_utils.charset import Charset
 from crnn_utils.ctc import beam_search_decode, decode, greedy_decode
 from crnn_utils.language import SYMBOLS, CharLM, LanguagePrior, coverage, english, english_prior, fold
+from test_ctc_decoding import word_probs  # probabilities that spell a word, with chosen slips
 
 WORDS = ["hello", "help", "yellow", "world", "word", "house", "horse", "mouse", "the", "then", "there", "2024"]
-
-
-def word_probs(charset, text, flips=None, peak=0.9):
-    """Per-step probabilities spelling `text` with a blank between letters; flips[i] = (wrong_char, p_wrong)."""
-    steps = []
-    for i, ch in enumerate(text):
-        row = np.full(charset.num_classes, 1e-4)
-        if flips and i in flips:
-            wrong, p_wrong = flips[i]
-            row[charset.encode(wrong)[0]] = p_wrong
-            row[charset.encode(ch)[0]] = peak - p_wrong
-        else:
-            row[charset.encode(ch)[0]] = peak
-        steps += [row, np.eye(charset.num_classes)[charset.blank] * 0.9 + 0.1 / charset.num_classes]
-    probs = np.array(steps)
-    return probs / probs.sum(-1, keepdims=True)
 
 
 def test_fold_maps_case_and_digits():
