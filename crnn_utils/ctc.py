@@ -219,8 +219,7 @@ def ctc_log_prob(probs: np.ndarray, ids: Sequence[int], blank: int) -> float:
 
 def _prefix_beam_search(lp: np.ndarray, blank: int, beam_width: int,
                         prior: "LanguagePrior | None" = None) -> tuple[int, ...]:
-    """Most probable labelling found by CTC prefix beam search over log probabilities (T, C); blank must be the last
-    class. With a prior, beams are ranked by log P_ctc plus the prior's score of their text (shallow fusion)."""
+    """Best labelling by CTC prefix beam search over log probabilities (T, C), blank last; with a prior, shallow fusion."""
     steps, classes = lp.shape
     prefixes: list[tuple[int, ...]] = [()]
     p_b, p_nb = np.zeros(1), np.full(1, -np.inf)  # log P(prefix, path ends in blank / in its last char)
@@ -271,8 +270,7 @@ def _prefix_beam_search(lp: np.ndarray, blank: int, beam_width: int,
 
 def beam_search_decode(probs: np.ndarray, charset: Charset, beam_width: int = 10,
                        prior: LanguagePrior | None = None) -> list[Decoded]:
-    """CTC prefix beam search (blank/non-blank endings, log space), with a language prior when given;
-    confidence = P(labelling) summed over its paths."""
+    """CTC prefix beam search (log space), ranked with `prior` when given; confidence = P(labelling) over its paths."""
     if beam_width < 1:
         raise ValueError(f"beam_width must be at least 1; got {beam_width}")
     probs = _batched(probs)
@@ -414,8 +412,7 @@ def decode(
     max_distance: int = 2,
     prior: LanguagePrior | None = None,
 ) -> list[Decoded]:
-    """One entry point for the decoders: 'greedy', 'beam' (prefix beam search), 'beam_lm' (beam search with a
-    language prior, English by default) or 'lexicon' (needs `lexicon`)."""
+    """One entry point: 'greedy', 'beam', 'beam_lm' (beam with `prior`, English by default) or 'lexicon' (needs `lexicon`)."""
     if decoder == "greedy":
         return greedy_decode(probs, charset)
     if decoder == "beam":

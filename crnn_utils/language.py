@@ -16,9 +16,17 @@ _CACHE_SIZE = 100_000  # contexts kept per cache (a few tens of MB); a long read
 
 
 def fold(c: str) -> str:
-    """The language model's symbol for a character: lower case, every digit as '0' ('' when it has none)."""
-    s = "0" if c.isdigit() else c.lower()
+    """The language model's symbol for a character: lower case, every ASCII digit as '0' ('' when it has none)."""
+    s = "0" if c in "0123456789" else c.lower()
     return s if len(s) == 1 and s in SYMBOLS[1:] else ""
+
+
+def _current_word(text: str) -> str:
+    """The end of `text` after its last character without a symbol (a space, a hyphen): the word being read."""
+    for i in range(len(text) - 1, -1, -1):
+        if not fold(text[i]):
+            return text[i + 1:]
+    return text
 
 
 class CharLM:
@@ -27,6 +35,8 @@ class CharLM:
     def __init__(self, words: Iterable[str], order: int = 6, discount: float = 0.75) -> None:
         if not 1 <= order <= 12:
             raise ValueError(f"order must be 1 to 12 (the n-grams are packed into 64-bit integers); got {order}")
+        if not 0 < discount <= 1:
+            raise ValueError(f"discount must be in (0, 1] for the probabilities to sum to 1; got {discount}")
         self.order, self.discount = order, discount
         # 1. Every word as symbol codes, padded with order-1 starts and one end: "^^^^^cat$".
         codes = {c: i for i, c in enumerate(SYMBOLS)}
@@ -83,6 +93,7 @@ class CharLM:
             p = np.maximum(counts - self.discount, 0) / total + self.discount * types / total * p
         if len(self._cache) >= _CACHE_SIZE:
             self._cache.clear()
+        p.setflags(write=False)  # shared through the cache
         self._cache[key] = p
         return p
 
@@ -95,9 +106,13 @@ class CharLM:
         return float(np.sum(np.log(steps)) + np.log(self.probs(folded)[_END]))
 
 
-@functools.lru_cache(maxsize=4)
 def english(n_words: int = 100_000, order: int = 6) -> CharLM:
-    """A CharLM of the n_words most frequent English words of wordfreq (offline), each counted once."""
+    """A CharLM of the n_words most frequent English words of wordfreq (offline), each counted once; built once."""
+    return _english(n_words, order)
+
+
+@functools.lru_cache(maxsize=4)
+def _english(n_words: int, order: int) -> CharLM:
     import wordfreq
 
     return CharLM((w for w in wordfreq.top_n_list("en", n_words) if w.isascii() and w.isalnum()), order)
@@ -107,26 +122,30 @@ class LanguagePrior:
     """What CTC beam search adds for each character it appends: weight * log P_lm + bonus (shallow fusion)."""
 
     def __init__(self, lm: CharLM, charset: Charset, weight: float = 0.65, bonus: float = 2.0, mix: float = 0.7) -> None:
-        if not 0 < mix <= 1:
-            raise ValueError(f"mix must be in (0, 1]: the language model's share against a uniform guess; got {mix}")
+        if not 0 < mix < 1:
+            raise ValueError(f"mix must be in (0, 1): the language model's share against a uniform guess; got {mix}")
         self.lm, self.charset, self.weight, self.bonus, self.mix = lm, charset, weight, bonus, mix
         symbols = [fold(c) for c in charset.chars]
         self._symbol = np.array([SYMBOLS.index(s) if s else -1 for s in symbols])
-        # A symbol's probability is shared by the characters folded onto it (the ten digits; a and A both get
-        # P(a): the model's pixels decide case). Mixed with a uniform guess, an unlikely code or a name costs a
-        # bounded amount per character instead of being ruled out.
-        share = np.array([10.0 if c.isdigit() else 1.0 for c in charset.chars])
-        self._share = np.where(self._symbol >= 0, share, 1.0)
+        # The digits share the probability of their one symbol; a and A both get P(a): the model's pixels decide
+        # case. Mixed with a uniform guess, an unlikely code or a name costs a bounded amount per character instead
+        # of being ruled out.
+        digits = max(1, symbols.count("0"))
+        self._share = np.array([float(digits) if s == "0" else 1.0 for s in symbols])
         self._cache: dict[str, tuple[np.ndarray, float]] = {}
 
     def scores(self, context: str) -> tuple[np.ndarray, float]:
-        """(score of appending each charset character, score of ending the word) after the text `context`."""
-        key = "".join(map(fold, context))[-(self.lm.order - 1):]
+        """(score of appending each charset character, score of ending the text) after the text `context`."""
+        # Only the word being read counts: a space or a hyphen starts a new one, and ends the one before it.
+        key = "".join(map(fold, _current_word(context)))
+        key = key[-(self.lm.order - 1):] if self.lm.order > 1 else ""
         if key not in self._cache:
             p = self.lm.probs(key)
             known = np.where(self._symbol >= 0, p[np.maximum(self._symbol, 0)], 0.0) / self._share
             step = self.weight * np.log(self.mix * known + (1 - self.mix) / len(self._symbol)) + self.bonus
             end = self.weight * np.log(self.mix * p[_END] + (1 - self.mix) / len(SYMBOLS))
+            step = np.where(self._symbol >= 0, step, step + end)
+            step.setflags(write=False)  # shared through the cache
             if len(self._cache) >= _CACHE_SIZE:
                 self._cache.clear()
             self._cache[key] = (step, float(end))
@@ -139,5 +158,10 @@ def coverage(charset: Charset) -> float:
 
 
 def english_prior(charset: Charset, weight: float = 0.65, bonus: float = 2.0, mix: float = 0.7) -> LanguagePrior:
-    """The English prior for `charset`, with the weights chosen on the validation split (see notebook 04)."""
-    return LanguagePrior(english(), charset, weight, bonus, mix)
+    """The English prior for `charset` (weights chosen on the validation split, README); one per charset, kept."""
+    return _english_prior(charset.chars, weight, bonus, mix)
+
+
+@functools.lru_cache(maxsize=8)
+def _english_prior(chars: str, weight: float, bonus: float, mix: float) -> LanguagePrior:
+    return LanguagePrior(english(), Charset(chars), weight, bonus, mix)

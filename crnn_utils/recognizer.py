@@ -84,8 +84,8 @@ class Recognizer:
         self.max_stretch = max_stretch  # must be the value the model was trained with (dataset.json)
         # 2. Index the lexicon once (50k words take a tenth of a second).
         self.lexicon = None if lexicon is None else lexicon if isinstance(lexicon, WordIndex) else build_lexicon(lexicon)
-        # 3. Beam search with the English prior reads real words best (README, "A language prior"); a charset of
-        #    other letters gets plain beam search, as an English prior would only push it toward short readings.
+        # 3. Beam search with the English prior reads real words best (README, "A language prior"); a charset of which
+        #    the prior knows less than 90 % (other letters, many marks) gets plain beam search.
         self.decoder = "beam_lm" if coverage(self.charset) >= 0.9 else "beam"
         self._prior: LanguagePrior | None = None  # built on first use (about 2 s), then kept with its cache
         # 4. One traced graph for every batch size: no per-call setup as model.predict has (~5x faster at batch 1).
@@ -168,9 +168,8 @@ class Recognizer:
         beam_width: int = 10,
         max_distance: int = 2,
     ) -> list[Result]:
-        """Read every item (paths, a folder, or arrays of any size, colour or grey); one Result per item, in order.
-        decoder=None uses self.decoder: 'beam_lm' for a charset of Latin letters and digits, else 'beam'."""
-        decoder = decoder or self.decoder
+        """Read every item (paths, a folder, arrays of any size); one Result per item, by `decoder` (None: self.decoder)."""
+        decoder = self.decoder if decoder is None else decoder
         return self.recognize_many(items, (decoder,), batch_size, beam_width, max_distance)[decoder]
 
     def recognize_many(

@@ -17,6 +17,7 @@ WORDS = ["hello", "help", "yellow", "world", "word", "house", "horse", "mouse", 
 
 def test_fold_maps_case_and_digits():
     assert [fold(c) for c in "aZ7é-"] == ["a", "z", "0", "", ""]
+    assert [fold(c) for c in "٣²①İß"] == ["", "", "", "", ""]   # only ASCII digits and letters have symbols
 
 
 @pytest.mark.parametrize("context", ["", "h", "hel", "hello", "qqqq", "00", "xyzxyzxyz"])
@@ -51,6 +52,44 @@ def test_lm_needs_words_and_a_sane_order():
         CharLM(["é", ""])
     with pytest.raises(ValueError, match="order"):
         CharLM(WORDS, order=0)
+    for discount in (0.0, 1.5, -0.5):   # outside (0, 1] the probabilities no longer sum to 1
+        with pytest.raises(ValueError, match="discount"):
+            CharLM(WORDS, discount=discount)
+
+
+def test_cached_probabilities_are_read_only():
+    lm = CharLM(WORDS, order=3)
+    with pytest.raises(ValueError):
+        lm.probs("wor")[:] = 0
+    assert lm.probs("wor").sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        LanguagePrior(lm, Charset.seed()).scores("wor")[0][:] = 0
+
+
+def test_digits_share_the_probability_of_their_symbol():
+    lm = CharLM(WORDS + ["1999", "42"], order=3)
+    for chars in ("0123abc", "0123456789abc", "7abc"):
+        prior = LanguagePrior(lm, Charset(chars), weight=1.0, bonus=0.0, mix=1 - 1e-9)
+        step, _ = prior.scores("")
+        digits = [i for i, c in enumerate(chars) if c.isdigit()]
+        assert np.exp(step[digits]).sum() == pytest.approx(lm.probs("")[SYMBOLS.index("0")], rel=1e-6), chars
+
+
+def test_a_space_starts_a_new_word():
+    # "money" after "the " is scored as a word of its own: the prior mends its first letter as it does alone.
+    charset = Charset(Charset.seed().chars + " ")
+    lm = english(20_000)
+    prior = LanguagePrior(lm, charset)
+    for text, flips in (("money", {0: ("r", 0.5)}), ("the money", {4: ("r", 0.5)}), ("of black", {3: ("h", 0.5)})):
+        probs = word_probs(charset, text, flips=flips)
+        assert greedy_decode(probs, charset)[0].text != text
+        assert beam_search_decode(probs, charset, prior=prior)[0].text == text
+    # After a space or a hyphen the prior scores the next letter as a word's first.
+    for before in ("the ", "x-", "Region-", "a b "):
+        np.testing.assert_array_equal(prior.scores(before)[0], prior.scores("")[0])
+    assert not np.array_equal(prior.scores("the")[0], prior.scores("")[0])
+    # The space ends the word before it: its score includes that word's end.
+    assert prior.scores("the")[0][charset.encode(" ")[0]] > prior.scores("th")[0][charset.encode(" ")[0]]
 
 
 def test_prior_turns_an_ambiguous_letter_into_the_word():
@@ -85,8 +124,9 @@ def test_prior_for_another_charset_is_refused():
     prior = LanguagePrior(CharLM(WORDS, order=3), Charset("abc"))
     with pytest.raises(ValueError, match="another charset"):
         beam_search_decode(word_probs(Charset.seed(), "ab"), Charset.seed(), prior=prior)
-    with pytest.raises(ValueError, match="mix"):
-        LanguagePrior(CharLM(WORDS, order=3), Charset("abc"), mix=0.0)
+    for mix in (0.0, 1.0):   # at 1 a character the model has no symbol for could never be read
+        with pytest.raises(ValueError, match="mix"):
+            LanguagePrior(CharLM(WORDS, order=3), Charset("abc"), mix=mix)
 
 
 def test_coverage_of_a_charset():
@@ -95,10 +135,9 @@ def test_coverage_of_a_charset():
 
 
 def test_english_prior_reads_a_common_word_through_a_slip():
-    english.cache_clear()
     charset = Charset.seed()
     lm = english(20_000)
-    assert len(lm._ids) == lm.order
+    assert len(lm._ids) == lm.order and english(20_000) is lm   # built once
     assert lm.log_prob("people") > lm.log_prob("peopie")
     probs = word_probs(charset, "people", flips={4: ("i", 0.5)})   # 'l' read as 'i' a little more
     assert greedy_decode(probs, charset)[0].text == "peopie"
