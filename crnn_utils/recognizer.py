@@ -12,7 +12,7 @@ import numpy as np
 
 from .charset import Charset
 from .ctc import DECODERS, WordIndex, build_lexicon, decode
-from .language import LanguagePrior, coverage, english_prior
+from .language import coverage
 from .images import MAX_STRETCH, UNREADABLE, ImageError, is_hidden_name, is_image_name, load_image, preprocess
 
 Item = Union[str, os.PathLike, np.ndarray]
@@ -87,7 +87,6 @@ class Recognizer:
         # 3. Beam search with the English prior reads real words best (README, "A language prior"); a charset of which
         #    the prior knows less than 90 % (other letters, many marks) gets plain beam search.
         self.decoder = "beam_lm" if coverage(self.charset) >= 0.9 else "beam"
-        self._prior: LanguagePrior | None = None  # built on first use (about 2 s), then kept with its cache
         # 4. One traced graph for every batch size: no per-call setup as model.predict has (~5x faster at batch 1).
         spec = tf.TensorSpec([None, self.height, self.width, self.channels], tf.float32)
         self._infer = tf.function(lambda x: model(x, training=False), input_signature=[spec])
@@ -196,10 +195,8 @@ class Recognizer:
         # 3. The model once, then each CTC decoder on the same probabilities.
         probs = self._predict(batch[ok], batch_size)
         for decoder in decoders:
-            if decoder == "beam_lm" and self._prior is None:
-                self._prior = english_prior(self.charset)
-            decoded = decode(probs, self.charset, decoder=decoder, beam_width=beam_width,
-                             lexicon=self.lexicon, max_distance=max_distance, prior=self._prior)
+            decoded = decode(probs, self.charset, decoder=decoder, beam_width=beam_width,  # beam_lm: english_prior,
+                             lexicon=self.lexicon, max_distance=max_distance)             # built once per charset
             for i, d in zip(ok, decoded):
                 out[decoder][i] = Result(d.text, d.confidence, None, list(d.ids), sources[i])
         return out
