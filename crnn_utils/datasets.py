@@ -620,8 +620,8 @@ def read_folder(data_dir: str | Path, stats: PrepareStats | None = None) -> list
             # One Unicode form for every label: a Mac writes 'café' in file names as 'cafe' + a combining accent (NFD),
             # which would be two classes for charset="auto" and one more CTC step than the word has. Invisible
             # characters pasted from a web page or left by concatenated files (a zero-width space, a byte-order
-            # mark) are no letters.
-            label = without_invisible(unicodedata.normalize("NFC", r.label))
+            # mark) are no letters. Spaces around a label are a spreadsheet's or an editor's, never the word's.
+            label = without_invisible(unicodedata.normalize("NFC", r.label)).strip()
             if label and not label.strip("#"):  # '###': ICDAR's (and MLT's, Total-Text's '#') mark of an illegible word
                 if stats is not None:
                     stats.skip(DONT_CARE, _shown_path(r.path, data_dir))
@@ -683,7 +683,7 @@ def _read_folder(data_dir: str | Path, stats: PrepareStats | None) -> list[Recor
             if sidecar is not None:
                 with _open_text(sidecar) as f:
                     text = f.read()
-                records.append(Record(str(image), text.strip()))
+                records.append(Record(str(image), text))
             elif stats is not None:
                 stats.skip(NO_LABEL, _shown_path(str(image), root))
         return records
@@ -1265,9 +1265,11 @@ DUPLICATE = "duplicate_entry"  # a label file or MJSynth annotation listing an i
 
 def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list[Record]:
     records, listed = [], set()
-    rows = list(_file_rows(path))
-    home = _images_home(root, [row[0] for row, _ in rows[:51] if row is not None])  # where bare names point
-    for i, (row, raw) in enumerate(rows):
+    # A byte-order mark left inside the path column of lists joined together is no part of a file name.
+    rows = (((without_invisible(row[0]), row[1]) if row is not None else None, raw) for row, raw in _file_rows(path))
+    head = list(itertools.islice(rows, 51))
+    home = _images_home(root, [row[0] for row, _ in head if row is not None])  # where bare names point
+    for i, (row, raw) in enumerate(itertools.chain(head, rows)):
         # A first line that names neither a file nor an image is a header (JSON, JSONL and .mat have none).
         if i == 0 and path.suffix.lower() not in (".json", ".jsonl", ".mat") and (
                 row is None or not _under(root, row[0], home).is_file() and not is_image_name(row[0])):
@@ -1286,7 +1288,6 @@ def _read_label_file(root: Path, path: Path, stats: PrepareStats | None) -> list
                 stats.skip(DUPLICATE, raw.strip()[:80])
             continue
         listed.add(key)
-        # Spaces around a label are a spreadsheet's or an editor's, never the word's ("Hello " would not match).
         records.append(Record(str(image), _mjsynth_word(row[0], _donut_text(row[1]).strip())))
     return records
 
@@ -1326,7 +1327,8 @@ def _text_row(line: str) -> tuple[tuple[str, str] | None, str]:
         # while a number right after the path is the label ('0<TAB>a.png<TAB>42': pandas' index first).
         at = next((j for j, x in enumerate(fields) if is_image_name(x)), 0)
         before, after = fields[:at], fields[at + 1:]
-        label_first = before and (not after or all(map(_is_score, after)))
+        label_first = before and (not after or all(map(_is_score, after))
+                                  or all(map(_is_number, after)) and not _is_number(before[-1]))  # 'Hello<TAB>a.png<TAB>3'
         label = fields[at - 1] if label_first else after[0] if after else ""  # 'Hello<TAB>a.png<TAB>0.98' too
         return (fields[at].strip(), _unquote(_without_script(label, "\t"))), line
     for sep in (",", ";"):  # ';' where a European spreadsheet wrote the list

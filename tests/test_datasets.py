@@ -1329,6 +1329,9 @@ def test_read_folder_labels_as_tools_write_them(tmp_path: Path) -> None:
         ("labels.json", "".join(json.dumps({"file_name": n, "text": t}) + "\n" for n, t in zip(names, "xyz")), ["x", "y", "z"]),
         ("labels.json", json.dumps({"file_name": dict(enumerate(names)), "text": dict(enumerate(["p", "q", 3]))}),
          ["p", "q", "3"]),
+        # Spaces beside an invisible character are trimmed too, and a byte-order mark that joined lists leave at a
+        # line's start is no part of the path (review of session 25: 'Hello ', ' World' and a missing '\ufeffc.png').
+        ("labels.tsv", "a.png\tHello \u200b\nb.png\t\u200b World\n\ufeffc.png\tThird\n", ["Hello", "World", "Third"]),
         # Invisible characters pasted from a web page or left by concatenated files, and a don't-care '###'.
         ("labels.tsv", "a.png\tHel\u200blo\nb.png\t\ufeffWorld\u200e\nc.png\t###\n", ["Hello", "World"]),
     ]
@@ -1396,6 +1399,9 @@ def test_the_sixth_probe_fixes_leave_other_layouts_alone(tmp_path: Path) -> None
          [("crops/a.png", "Hello"), ("crops/b.png", "World")]),
         # a number label first, a score after the path
         ({"a.png": 0, "b.png": 0}, "labels.tsv", "12\ta.png\t0.98\n345\tb.png\t0.91\n", [("a.png", "12"), ("b.png", "345")]),
+        # a word label first, a number after the path: the word is the label ('3' was read in session 24's first fix),
+        # while a number first is an index column ('0<TAB>b.png<TAB>42' reads 42)
+        ({"a.png": 0, "b.png": 0}, "labels.tsv", "Hello\ta.png\t3\n0\tb.png\t42\n", [("a.png", "Hello"), ("b.png", "42")]),
         # list names in another case than the files, a thumbnail folder with the lowercase names beside them
         ({"IMG_1.PNG": 0, "IMG_2.PNG": 0, "thumbs/img_1.png": 0}, "labels.tsv", "img_1.png\tHello\nimg_2.png\tWorld\n",
          [("IMG_1.PNG", "Hello"), ("IMG_2.PNG", "World")]),
