@@ -718,7 +718,8 @@ def _folder_plan(data_dir: str | Path) -> tuple[str, Path, list[Path] | Path]:
         return "lmdb", root, [root]
     # 1. IAM's words.txt (ids, not paths: 'a01-000u-00-00 ok 154 408 768 27 51 AT A'), given or in its ascii/ folder.
     known = path.is_dir() and any((root / n).is_file() for n in LABEL_FILES)  # a list of one's own wins
-    words = (path if _is_iam_words(path) else None) if path.is_file() else None if known else _iam_words_in(root)
+    given = path.is_file() and path.suffix.lower() == ".txt" and _is_iam_words(path)  # a JSON or a .mat is no words.txt
+    words = (path if given else None) if path.is_file() else None if known else _iam_words_in(root)
     if words is not None:
         return "iam", words.parent, words
     # 2. A label file wins: the one given, one of LABEL_FILES, or the one text file at the top that lists images.

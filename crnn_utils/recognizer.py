@@ -39,6 +39,12 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and is_image_name(p.name) and not is_hidden_name(p.name))
 
 
+def _has_images(folder: Path, look: int = 1000) -> bool:
+    """Whether one of the first `look` entries of `folder` is an image (scandir: a huge folder is not read whole)."""
+    with os.scandir(folder) as entries:
+        return any(is_image_name(e.name) and not is_hidden_name(e.name) for e in itertools.islice(entries, look))
+
+
 def _as_items(items: Item | Iterable[Item]) -> list[Item]:
     """A folder, one path, one array, a batch array (N, H, W[, C]) or an iterable of paths/arrays -> a list of items."""
     if isinstance(items, (str, os.PathLike)):  # "" names no file (Path("") would be the current folder)
@@ -47,7 +53,7 @@ def _as_items(items: Item | Iterable[Item]) -> list[Item]:
         found = list_images(items)
         if not found:  # a dataset folder whose images sit one level down: say so rather than read nothing
             below = [d.name for d in sorted(Path(items).iterdir()) if d.is_dir() and not is_hidden_name(d.name)
-                     and any(is_image_name(n) for n in itertools.islice(os.listdir(d), 1000))]
+                     and _has_images(d)]
             if below:
                 raise ValueError(f"no images directly in '{items}', but in its subfolders {', '.join(below[:5])}: give "
                                  "one of those, or the list of files")
