@@ -461,7 +461,7 @@ def write_mjsynth_layout(
     """Render counts {'train': n, 'val': n, 'test': n} into MJSynth's layout (annotation_*.txt, lexicon.txt, jpgs)."""
     from multiprocessing import get_context
 
-    from .viz import progress_bar
+    from .progress import progress_bar
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -498,11 +498,6 @@ def write_mjsynth_layout(
                     os.replace(src, out_dir / final[2:])
                 f.write(f"{final} {idx}\n")
     return out_dir
-
-
-def sample_grid(gen: SyntheticWords, n: int = 24, start: int = 0) -> list[tuple[np.ndarray, str]]:
-    """The first n samples from index `start` (for plots)."""
-    return [gen.render(i) for i in range(start, start + n)]
 
 
 def render_words(words: Sequence[str], seed: int = 0, config: SynthConfig | None = None) -> list[np.ndarray]:

@@ -1,10 +1,15 @@
 """crnn_utils.images: preprocessing to (32, 128, 1), its NumPy/TF parity, decoding errors and fit_size."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
+from word_files import HEIC, mjsynth_tree, png_header_only, word_image, write_images, write_jpeg
 
+from crnn_utils.charset import Charset
+from crnn_utils.datasets import prepare_split, read_folder, read_mjsynth
 from crnn_utils.images import (
     EMPTY_FILE,
     IMG_HEIGHT,
@@ -490,3 +495,85 @@ def test_captured_stderr_nests_and_keeps_each_blocks_text(capfd) -> None:
     with quiet_stderr():
         os.write(2, b"dropped\n")
     assert capfd.readouterr().err == ""
+
+
+# ---- word image files: the reasons a file is refused, and the formats OpenCV does not decode ----------------------
+
+def test_load_image_reasons(tmp_path: Path) -> None:
+    data = write_jpeg(tmp_path / "ok.jpg", "fine")
+    (tmp_path / "padded.jpg").write_bytes(data + b"\0" * 10)
+    (tmp_path / "cut.jpg").write_bytes(data[:-2])  # only the end marker missing
+    (tmp_path / "huge.png").write_bytes(png_header_only(20_000, 20_000))  # Pillow refuses it already at open
+    (tmp_path / "png.jpg").write_bytes(cv2.imencode(".png", word_image("png"))[1].tobytes())  # misnamed, fine
+    # Bytes after the end marker (a phone's motion-photo video) are not a cut image; a cut mid-scan is.
+    (tmp_path / "trailer.jpg").write_bytes(data + b"ftypmp42" + bytes(range(256)) * 40)
+    (tmp_path / "midscan.jpg").write_bytes(data[: len(data) // 2])
+    (tmp_path / "float.tif").write_bytes(cv2.imencode(".tiff", word_image("f").astype(np.float32) / 255)[1].tobytes())
+    assert load_image(tmp_path / "padded.jpg").shape == load_image(tmp_path / "ok.jpg").shape
+    assert load_image(tmp_path / "png.jpg").ndim == 2
+    np.testing.assert_array_equal(load_image(tmp_path / "trailer.jpg"), load_image(tmp_path / "ok.jpg"))
+    np.testing.assert_allclose(load_image(tmp_path / "float.tif"), word_image("f"), atol=1)  # 0..1 floats, scaled
+    for name, reason in [("cut.jpg", "truncated_image"), ("midscan.jpg", "truncated_image"), ("huge.png", "too_large"),
+                         ("gone.jpg", "missing_file")]:
+        with pytest.raises(ImageError) as err:
+            load_image(tmp_path / name)
+        assert err.value.reason == reason
+
+
+def test_a_file_too_big_for_a_word_image_is_refused_before_reading(tmp_path: Path, monkeypatch) -> None:
+    from crnn_utils import images
+
+    data = write_jpeg(tmp_path / "big.jpg", "big")
+    monkeypatch.setattr(images, "MAX_FILE_BYTES", len(data) - 1)
+    with pytest.raises(ImageError, match="too_large"):
+        load_image(tmp_path / "big.jpg")
+
+
+def test_a_damaged_jpeg_is_not_trained_on_and_prints_nothing(tmp_path: Path, capfd) -> None:
+    # Bytes changed inside the scan: OpenCV decodes it (garbled), and libjpeg prints "Corrupt JPEG data" on fd 2.
+    good = write_jpeg(tmp_path / "1/1/1_Hello_1.jpg", "Hello")
+    bad = bytearray(good)
+    bad[-40:-2] = bytes(38)
+    (tmp_path / "1/1/2_Hello_2.jpg").write_bytes(bytes(bad))
+    mjsynth_tree(tmp_path, ["./1/1/1_Hello_1.jpg 1", "./1/1/2_Hello_2.jpg 2"], [])
+    capfd.readouterr()
+    stats = prepare_split(read_mjsynth(tmp_path, "train"), Charset.seed(), tmp_path / "out", "train", progress=False,
+                          root=tmp_path)
+    assert stats.used == 1 and dict(stats.skipped) == {"damaged_image": 1}
+    assert stats.examples["damaged_image"] == ["1/1/2_Hello_2.jpg"]
+    assert load_image(tmp_path / "1/1/2_Hello_2.jpg").shape[:2] == load_image(tmp_path / "1/1/1_Hello_1.jpg").shape[:2]
+    assert capfd.readouterr().err == ""  # inference reads it as decoded, and quietly
+    with pytest.raises(ImageError, match="damaged_image.*Corrupt JPEG"):
+        load_image(tmp_path / "1/1/2_Hello_2.jpg", strict=True)
+
+
+def test_a_damaged_avif_under_heifs_generic_brand_is_unreadable_not_heic(tmp_path: Path) -> None:
+    # AVIF files may name HEIF's generic brand first (mif1) and "avif" among their compatible brands: OpenCV decodes
+    # AVIF here, so a damaged one is unreadable_image, while the same brand with only HEIC brands stays HEIC.
+    (tmp_path / "a.avif").write_bytes(b"\0\0\0\x1cftypmif1\0\0\0\0mif1avifmiaf" + bytes(200))
+    (tmp_path / "b.heic").write_bytes(b"\0\0\0\x18ftypmif1\0\0\0\0mif1heic" + bytes(200))
+    with pytest.raises(ImageError) as err:
+        load_image(tmp_path / "a.avif")
+    assert err.value.reason == "unreadable_image"
+    with pytest.raises(ImageError, match="HEIC/HEIF") as err:
+        load_image(tmp_path / "b.heic")
+    assert err.value.reason == "unsupported_format"
+
+
+def test_formats_opencv_does_not_decode_are_counted_as_such(tmp_path: Path) -> None:
+    from crnn_utils.recognizer import list_images
+
+    write_images(tmp_path, ["Hello.png"])
+    (tmp_path / "World.heic").write_bytes(HEIC)
+    (tmp_path / "Photo.jpg").write_bytes(HEIC)  # a phone's HEIC saved under .jpg
+    (tmp_path / "Shop.jxl").write_bytes(b"\xff\x0a" + bytes(100))
+    (tmp_path / "Damaged.jpg").write_bytes(b"\xff\xd8" + bytes(100) + b"\xff\xd9")  # a JPEG OpenCV could read, damaged
+    for name, kind in [("World.heic", "HEIC/HEIF"), ("Photo.jpg", "HEIC/HEIF"), ("Shop.jxl", "JPEG XL")]:
+        with pytest.raises(ImageError, match=f"{kind}.*convert it to PNG or JPEG") as err:
+            load_image(tmp_path / name)
+        assert err.value.reason == "unsupported_format"
+    records = read_folder(tmp_path)
+    assert sorted(r.label for r in records) == ["Damaged", "Hello", "Photo", "Shop", "World"]
+    stats = prepare_split(records, Charset.seed(), tmp_path / "out", "train", progress=False)
+    assert stats.used == 1 and stats.skipped == {"unsupported_format": 3, "unreadable_image": 1}
+    assert [p.name for p in list_images(tmp_path)] == ["Damaged.jpg", "Hello.png", "Photo.jpg", "Shop.jxl", "World.heic"]
