@@ -344,6 +344,60 @@ def _resize_axis_tf(img, h, w):
     )
 
 
+def preprocess_canvas_tf(canvas, h, w, height: int = IMG_HEIGHT, width: int = IMG_WIDTH,
+                         max_stretch: float = MAX_STRETCH):
+    """`preprocess` of the grey image canvas[:h, :w] (float32 (Hc, Wc), rest ignored) in TFLite builtins: (height, width, 1).
+
+    Static canvas shapes convert to TFLite; a dynamic one (canvas = the image) serves a SavedModel. Each resize is a
+    weight matrix built from h and w (OpenCV's area and bilinear weights), so no op depends on the image's size; the
+    result is within 2 float32 steps of `preprocess`. The width rounds as fit_size does but in float32: the same
+    widths for a max_stretch that is a binary fraction (1.0, 1.5, 2.0), others may differ on rare exact ties."""
+    import tensorflow as tf
+
+    # 1. The width after resizing, as fit_size: w * height / h * max_stretch, rounded half to even, 1..width.
+    hf, wf = tf.cast(h, tf.float32), tf.cast(w, tf.float32)
+    new_w = tf.clip_by_value(tf.round(wf * float(height) / tf.maximum(hf, 1.0) * float(max_stretch)), 1.0, float(width))
+    # 2. Rows to `height`, then columns to new_w, as `preprocess` does (columns from new_w on come out zero).
+    rows = _resize_weights_tf(hf, float(height), height, tf.shape(canvas)[0])
+    cols = _resize_weights_tf(wf, new_w, width, tf.shape(canvas)[1])
+    resized = tf.matmul(tf.matmul(rows, canvas), cols, transpose_b=True)  # (height, width)
+    # 3. The median of the resized image's border (np.sort(border)[n // 2]); a sort of a fixed length puts the
+    #    unused columns' placeholders last, past the median's index.
+    valid = tf.range(width, dtype=tf.float32) < new_w
+    last = tf.gather(resized, tf.cast(new_w, tf.int32) - 1, axis=1)
+    border = tf.concat([tf.where(valid, resized[0], 1e9), tf.where(valid, resized[-1], 1e9), resized[:, 0], last], 0)
+    ascending = -tf.math.top_k(-border, k=2 * width + 2 * height).values
+    fill = tf.gather(ascending, (2 * tf.cast(new_w, tf.int32) + 2 * height) // 2)
+    # 4. Pad on the right with it, scale to [0, 1] and clip, as `preprocess` does.
+    out = tf.where(valid[None, :], resized, fill)
+    return tf.reshape(tf.clip_by_value(out / 255.0, 0.0, 1.0), [height, width, 1])
+
+
+def _resize_weights_tf(n, m, rows: int, cols):
+    """(rows, cols) float32 weights resizing n pixels to m on one axis as cv2.resize: area when m < n, else bilinear.
+
+    Rows from m on and columns from n on are zero. n and m are float32 whole numbers; the area weights are exact
+    (overlaps counted in 1/m pixel units, whole numbers below 2**24 up to 131072 pixels)."""
+    import tensorflow as tf
+
+    i = tf.range(rows, dtype=tf.float32)[:, None]
+    j = tf.range(cols, dtype=tf.float32)[None, :]
+    # 1. Area: the overlap of source pixel j, [j, j + 1), with output pixel i's cell [i n/m, (i + 1) n/m), over n/m.
+    overlap = tf.maximum(0.0, tf.minimum((j + 1.0) * m, (i + 1.0) * n) - tf.maximum(j * m, i * n))
+    area = overlap / n
+    # 2. Bilinear with half-pixel centres, src = ((2i + 1) n - m) / 2m split into whole and fraction in integers
+    #    (one rounding, as OpenCV's double arithmetic); a centre outside the first or last pixel takes it alone.
+    num, den = tf.cast((2.0 * i + 1.0) * n - m, tf.int32), tf.cast(2.0 * m, tf.int32)
+    floor = tf.cast(tf.math.floordiv(num, den), tf.float32)
+    edge = tf.logical_or(floor < 0.0, floor >= n - 1.0)
+    x0 = tf.clip_by_value(floor, 0.0, n - 1.0)
+    frac = tf.where(edge, 0.0, tf.cast(tf.math.floormod(num, den), tf.float32) / tf.cast(den, tf.float32))
+    linear = tf.cast(tf.equal(j, x0), tf.float32) * (1.0 - frac) + tf.cast(tf.equal(j, x0 + 1.0), tf.float32) * frac
+    # 3. One or the other, zero outside the m x n block.
+    inside = tf.cast(i < m, tf.float32) * tf.cast(j < n, tf.float32)
+    return tf.where(m < n, area, linear) * inside
+
+
 def decode_tf(data):
     """Decode encoded image bytes (JPEG/PNG/BMP/GIF) to a uint8 (H, W, C) tensor (as stored: TF ignores EXIF orientation)."""
     import tensorflow as tf
