@@ -13,7 +13,7 @@ a, b and c are measured in `--repeats` interleaved rounds (a b c a b c ...); in 
 fit call of a warm-up epoch and a timed epoch of `--steps` steps. Rates are medians over rounds; the overhead is
 given both from the medians and as the median of each round's own 1 - b/a. Usage:
   python benchmarks/bench_pipeline.py [--model-size cpu|seed] [--quick]
-Writes benchmarks/results/pipeline.json (one entry per model size; other sizes already there are kept).
+Writes benchmarks/results/MACHINE/pipeline.json (one entry per model size; other sizes already there are kept).
 """
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = ROOT / "benchmarks" / "results" / "pipeline.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_all import machine_dir  # noqa: E402  (benchmarks/run_all.py: this machine's results folder)
 TARGET_RATIO = 5.0  # the input pipeline should deliver >= 5x what a train step consumes
 
 
@@ -127,8 +128,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--pipeline-batches", type=int, default=100, help="batches per timed run of the pipeline-only rate")
     ap.add_argument("--jit-compile", action="store_true", help="XLA-compile the train step (notebook 03 default: off)")
     ap.add_argument("--quick", action="store_true", help="tiny settings for a smoke run (numbers meaningless)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--out", type=Path, help="default benchmarks/results/MACHINE/pipeline.json")
     args = ap.parse_args(argv)
+    args.out = args.out or machine_dir() / "pipeline.json"
     if args.quick:
         args.n, args.batch_size, args.steps, args.warmup_batches, args.pipeline_batches = 256, 16, 1, 2, 8
 

@@ -1,24 +1,33 @@
-"""Words/s of Recognizer (batch 1/32/256 x greedy/beam/beam_lm/lexicon) against `tesseract --psm 8` on the same rendered PNGs."""
+"""Words/s of Recognizer (batch 1/32/256 x greedy/beam/beam_lm/lexicon) against `tesseract --psm 8` on the same rendered PNGs.
+
+    python benchmarks/bench_recognizer.py [--run-dir runs/default] [--out PATH]
+
+Without --run-dir the model is the seed-size architecture with random weights (speed does not depend on the weights);
+`make bench` runs it that way. Writes benchmarks/results/MACHINE/recognizer.json.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import cv2
 import numpy as np
 
+from crnn_utils import tesseract
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = ROOT / "benchmarks" / "results" / "recognizer.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_all import machine_dir  # noqa: E402  (benchmarks/run_all.py: this machine's results folder)
 
 
 def render_pngs(n: int, out_dir: Path, seed: int = 0) -> tuple[list[Path], list[str]]:
@@ -58,15 +67,6 @@ def accuracy(texts: list[str], words: list[str]) -> float:
     return sum(t == w for t, w in zip(texts, words)) / max(1, len(words))
 
 
-def tesseract_each(paths: list[Path]) -> list[str]:
-    """One `tesseract IMG stdout --psm 8` process per image (how the CLI is usually called)."""
-    out = []
-    for p in paths:
-        run = subprocess.run(["tesseract", str(p), "stdout", "--psm", "8"], capture_output=True, text=True)
-        out.append(run.stdout.strip())
-    return out
-
-
 def tesseract_list(paths: list[Path], list_file: Path) -> list[str]:
     """One tesseract process over a list file of images (its batch mode); pages are separated by form feeds."""
     list_file.write_text("".join(f"{p}\n" for p in paths))
@@ -80,12 +80,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run-dir", help="load checkpoints/best.keras + data/dataset.json (default: seed-size model, random weights)")
     ap.add_argument("--words", type=int, default=256, help="words for greedy/beam/beam_lm at batch 32 and 256")
-    ap.add_argument("--slow-words", type=int, default=24, help="words for the lexicon decoder (about 15 ms a word since session 10; 0.1-0.2 s before)")
+    ap.add_argument("--slow-words", type=int, default=24, help="words for the lexicon decoder (about 15 ms a word on a 2-core CPU)")
     ap.add_argument("--batch1-words", type=int, default=32, help="words for batch-1 runs (one call per word) and per-image tesseract")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--budget-s", type=float, default=10.0, help="stop repeating a row once its runs took this long")
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--out", type=Path, help="default benchmarks/results/MACHINE/recognizer.json")
     args = ap.parse_args(argv)
+    args.out = args.out or machine_dir() / "recognizer.json"
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -139,12 +140,11 @@ def main(argv: list[str] | None = None) -> dict:
                 print(f"  {decoder:8s} batch {batch:3d}: {n / seconds:8.1f} words/s ({runs} runs)", file=sys.stderr)
 
         # 5. Tesseract, when installed: a process per image, and one process over a list file.
-        tess_version = None
-        if shutil.which("tesseract"):
-            tess_version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+        tess_version = tesseract.version()
+        if tess_version:
             sub = paths[: args.batch1_words]
             for mode, fn, n in (
-                ("per image", lambda: tesseract_each(sub), len(sub)),
+                ("per image", lambda: tesseract.read_words(sub), len(sub)),
                 ("list file", lambda: tesseract_list(paths[: args.words], Path(tmp) / "list.txt"), args.words),
             ):
                 seconds, runs, texts = timed(fn, args.repeats, args.budget_s)
@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> dict:
         "tensorflow": tf.__version__, "keras": keras.__version__, "tesseract": tess_version,
         "cpus": os.cpu_count(), "platform": platform.platform(),
         "load_average_start": load_start, "load_average_end": os.getloadavg()[0],
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "note": "Recognizer reads the PNG files itself (decode + preprocess + model + decoder), as tesseract does.",
         "batch1_model_call_ms": call_ms,
         "rows": rows,

@@ -1,16 +1,17 @@
 """One training step, four ways: what TensorFlow's fused batch-norm and C++ CTC kernels, and bfloat16 convolutions, buy on a CPU.
 
-  keras_ops   Keras's own BatchNormalization and keras.ops.ctc_loss (the default before session 7)
+  keras_ops   Keras's own BatchNormalization and keras.ops.ctc_loss (what Keras gives without the two kernels)
   ctc_kernel  ctc.ctc_loss through TensorFlow's CTC kernel (sparse labels), Keras's batch norm
-  fused_bn    the CTC kernel and training.fuse_batch_norms: notebook 03's float32 training (session 7's default)
-  bf16_convs  fused_bn plus training.bf16_convolutions: notebook 03's default on a CPU with AMX (session 8) or AVX512-BF16 (session 20)
+  fused_bn    the CTC kernel and training.fuse_batch_norms: notebook 03's float32 training
+  bf16_convs  fused_bn plus training.bf16_convolutions: notebook 03's default on a CPU with AMX or AVX512-BF16
 
 The four models get the same weights and one in-memory batch, and their steps are interleaved one by one
 (a b c d a b c d ...), so a machine whose speed drifts over seconds or minutes slows all four alike. Reports the
 median images/s of each and its interquartile range. On a CPU without either, bf16_convs measures how much slower
 bfloat16 is there (which is why mixed_precision="auto" keeps float32 on such CPUs). Usage:
   python benchmarks/bench_step.py [--model-size cpu] [--batch-size 32] [--steps 80] [--out PATH]
-Writes benchmarks/results/step_kernels.json (one entry per model size; other sizes already there are kept).
+Writes benchmarks/results/MACHINE/step_kernels.json (one entry per model size; other sizes already there are kept).
+`make bench` runs it for the cpu (80 steps) and half (30 steps) sizes.
 """
 from __future__ import annotations
 
@@ -25,8 +26,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from run_all import cpu_info  # noqa: E402  (this folder is on sys.path when the script runs)
-DEFAULT_OUT = ROOT / "benchmarks" / "results" / "step_kernels.json"
+from run_all import cpu_info, machine_dir  # noqa: E402  (this folder is on sys.path when the script runs)
 VARIANTS = ("keras_ops", "ctc_kernel", "fused_bn", "bf16_convs")
 
 
@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model-size", default="cpu")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=80, help="timed steps per variant")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--out", type=Path, help="default benchmarks/results/MACHINE/step_kernels.json")
     args = parser.parse_args(argv)
+    args.out = args.out or machine_dir() / "step_kernels.json"
 
     import crnn_utils  # noqa: F401  (quiets TensorFlow's start-up logs)
 

@@ -3,11 +3,19 @@
 Usage:
   python benchmarks/run_all.py                    # everything, full settings (tens of minutes on a 2-core CPU)
   python benchmarks/run_all.py --quick            # tiny settings, into benchmarks/results/quick/ (numbers meaningless)
-  python benchmarks/run_all.py --skip recognizer  # NAME: pipeline, pipeline-cpu, pipeline-seed, recognizer, annotations
+  python benchmarks/run_all.py --skip recognizer  # NAME: a benchmark or a group (see --help)
   python benchmarks/run_all.py --report-only      # only rebuild RESULTS.md (+ time_to_accuracy.png) from the JSON files
 
-Writes machine.json and RESULTS.md next to the benchmarks' own JSON files (pipeline, recognizer, annotations).
-time_to_accuracy.json is written by the training experiments, not here; when present it gets a table and a figure.
+Results go to benchmarks/results/MACHINE/ (machine_name(): the CPU family and the widest vector unit training uses,
+e.g. intel_xeon_amx, amd_epyc_avx512_bf16, amd_epyc_avx2): machine.json, RESULTS.md and one JSON file per benchmark.
+
+Runs bench_pipeline.py (cpu and seed sizes), bench_step.py (cpu and half), bench_recognizer.py, bench_annotations.py
+and damaged_jpegs.py. Not run here, each for the reason in SEPARATE: score_folders.py, language_prior.py and
+time_to_accuracy.py (they need trained run directories, which make bench does not train), and the evaluation-set
+builders eval_sets/third_party_words.py, scene_photo_words.py, photographed_page_words.py and real_crops_split.py
+(they need a throwaway venv for trdg, images fetched once with apt-get or pip, or a folder of real crops; they build
+folders that score_folders.py scores).
+time_to_accuracy.json, when present in the machine's folder, gets a table and a figure in RESULTS.md.
 """
 from __future__ import annotations
 
@@ -27,16 +35,32 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 QUICK_RESULTS = RESULTS / "quick"
+# /proc/cpuinfo flags that decide a train step's speed, narrowest first, with the name a results folder gets.
+VECTOR_UNITS = {"avx2": "avx2", "avx512f": "avx512", "avx512_bf16": "avx512_bf16", "amx_bf16": "amx"}
 
 # name, group, script, full-size arguments, --quick arguments (each run well under a minute)
 BENCHES = [
     ("pipeline-cpu", "pipeline", "bench_pipeline.py", ["--model-size", "cpu"], ["--quick"]),
     ("pipeline-seed", "pipeline", "bench_pipeline.py", ["--model-size", "seed"], ["--quick"]),
+    ("step-cpu", "step", "bench_step.py", ["--model-size", "cpu", "--steps", "80"], ["--steps", "3"]),
+    ("step-half", "step", "bench_step.py", ["--model-size", "half", "--steps", "30"], ["--steps", "3"]),
     ("recognizer", "recognizer", "bench_recognizer.py", [],
      ["--words", "16", "--slow-words", "2", "--batch1-words", "4", "--repeats", "1", "--budget-s", "1"]),
     ("annotations", "annotations", "bench_annotations.py", [], ["--lines", "200000", "--small", "50000"]),
+    ("damaged-jpegs", "damaged-jpegs", "damaged_jpegs.py", [], ["--n", "30"]),
 ]
-OUTPUT_OF = {"pipeline": "pipeline.json", "recognizer": "recognizer.json", "annotations": "annotations.json"}
+OUTPUT_OF = {"pipeline": "pipeline.json", "step": "step_kernels.json", "recognizer": "recognizer.json",
+             "annotations": "annotations.json", "damaged-jpegs": "damaged_jpegs.json"}
+# The scripts make bench does not start, and why (benchmarks/README.md gives their commands).
+SEPARATE = {
+    "score_folders.py": "needs a trained run_dir and the folders of eval_sets/",
+    "language_prior.py": "needs a trained run_dir (its val and test splits); about 25 minutes with --sweep",
+    "time_to_accuracy.py": "reads notebook 03 run directories trained for the purpose (tens of minutes each)",
+    "eval_sets/third_party_words.py": "needs trdg 1.8 in a throwaway venv (Pillow < 10)",
+    "eval_sets/scene_photo_words.py": "needs OpenCV's samples and a plate-reader sdist, fetched once with apt-get/pip",
+    "eval_sets/photographed_page_words.py": "builds an evaluation folder; it measures nothing by itself",
+    "eval_sets/real_crops_split.py": "splits a folder of real labelled crops, kept outside the repository, in two parts",
+}
 
 
 # ---- the machine --------------------------------------------------------------------------------------------
@@ -51,6 +75,8 @@ def cpu_info() -> dict:
     models = re.findall(r"^model name\s*:\s*(.+)$", text, re.M)
     if models:
         info["cpu_model"] = models[0].strip()
+    flags = set(next(iter(re.findall(r"^flags\s*:\s*(.+)$", text, re.M)), "").split())
+    info["vector_units"] = [f for f in VECTOR_UNITS if f in flags]
     cores = {(p, c) for p, c in re.findall(r"^physical id\s*:\s*(\d+)$.*?^core id\s*:\s*(\d+)$", text, re.M | re.S)}
     if cores:
         info["physical_cores"] = len(cores)
@@ -62,6 +88,38 @@ def cpu_info() -> dict:
     except (OSError, AttributeError):
         pass
     return info
+
+
+def gpu_names() -> list[str]:
+    """The GPUs nvidia-smi lists (none where it is not installed)."""
+    if not shutil.which("nvidia-smi"):
+        return []
+    smi = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True)
+    return [line.strip() for line in smi.stdout.splitlines() if line.strip()]
+
+
+def machine_name(info: dict | None = None, gpus: list[str] | None = None) -> str:
+    """The results folder of a machine: CPU vendor and family, and the widest vector unit training uses
+    ('Intel(R) Xeon(R) Platinum 8481C' with AMX: intel_xeon_amx; 'AMD EPYC 7B13' with AVX2 only: amd_epyc_avx2),
+    then the first GPU's name (..._nvidia_h100) when nvidia-smi lists one."""
+    info = cpu_info() if info is None else info
+    gpus = gpu_names() if gpus is None else gpus
+    model = re.sub(r"\((r|tm)\)|@.*|\b(cpu|processor|\d+-core)\b", " ", str(info.get("cpu_model", "")).lower())
+    words = [w for w in (re.sub(r"[^a-z0-9]+", "", w) for w in model.split()) if w]
+    start = next((i for i, w in enumerate(words) if w in ("intel", "amd", "apple", "arm")), 0)
+    parts = words[start:start + 2] or [platform.machine().lower() or "unknown"]
+    units = info.get("vector_units") or []
+    unit = next((name for flag, name in reversed(list(VECTOR_UNITS.items())) if flag in units), None)
+    parts += [unit] if unit else []
+    if gpus:
+        gpu = [w for w in re.sub(r"[^a-z0-9]+", " ", gpus[0].lower()).split() if w != "nvidia"][:1]
+        parts += ["nvidia", *gpu] if "nvidia" in gpus[0].lower() else gpu
+    return "_".join(parts)
+
+
+def machine_dir() -> Path:
+    """Where this machine's results go: benchmarks/results/<machine_name()>/."""
+    return RESULTS / machine_name()
 
 
 _TF_PROBE = """
@@ -92,6 +150,7 @@ def machine_info() -> dict:
         smi = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
                              capture_output=True, text=True)
         info["nvidia_smi"] = [line.strip() for line in smi.stdout.splitlines() if line.strip()]
+    info["machine_name"] = machine_name(info, [g.split(",")[0] for g in info.get("nvidia_smi", [])])
     info["load_average_start"] = round(os.getloadavg()[0], 2)
     return info
 
@@ -152,10 +211,6 @@ def load(path: Path) -> dict | None:
 
 # ---- the report ---------------------------------------------------------------------------------------------
 
-def mtime(path: Path) -> str:
-    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def table(header: list[str], rows: list[list], align: str = "") -> list[str]:
     """Markdown table lines; align is one character per column ('l' or 'r', default: first left, rest right)."""
     align = align or "l" + "r" * (len(header) - 1)
@@ -180,7 +235,9 @@ def machine_section(m: dict | None) -> list[str]:
         cores += f", {m['physical_cores']} physical"
     if m.get("usable_cores") and m["usable_cores"] != m.get("logical_cores"):
         cores += f", {m['usable_cores']} usable"
-    rows = [["CPU", m.get("cpu_model", "?")], ["cores", cores], ["memory", f"{m.get('memory_gb', '?')} GB"],
+    units = ", ".join(m["vector_units"]) if m.get("vector_units") else "not recorded"
+    rows = [["CPU", m.get("cpu_model", "?")], ["vector units", units], ["cores", cores],
+            ["memory", f"{m.get('memory_gb', '?')} GB"],
             ["GPUs", gpus], ["TensorFlow / Keras", f"{m.get('tensorflow', '?')} / {m.get('keras', '?')}"],
             ["Python / OS", f"{m.get('python', '?')} / {m.get('platform', '?')}"],
             ["run", f"{m.get('started', '?')} → {m.get('finished', '?')}" + (" (**--quick**)" if m.get("quick") else "")],
@@ -253,7 +310,46 @@ def recognizer_section(r: dict | None) -> list[str]:
     return [*table(["engine", "decoder / mode", *(f"batch {b}" for b in batches)], rows, "ll" + "r" * len(batches)), "",
             f"Words/s (× `tesseract --psm 8` called once per image; {tess}). Model: {r.get('model')} "
             f"({r.get('params', 0):,} params), {r.get('cpus')} CPUs, load {r.get('load_average_start', 0):.1f} → "
-            f"{r.get('load_average_end', 0):.1f}. Every engine reads the same PNG files. Batch-1 model call (ms): {calls}."]
+            f"{r.get('load_average_end', 0):.1f}. Every engine reads the same PNG files. Batch-1 model call (ms): {calls}."
+            + (f" Measured {r['measured_at']}." if r.get("measured_at") else "")]
+
+
+STEP_ROWS = [
+    ("keras_ops", "Keras's batch norm, `keras.ops.ctc_loss`"),
+    ("ctc_kernel", "TensorFlow's CTC kernel (`ctc.ctc_loss`)"),
+    ("fused_bn", "+ fused batch norm: notebook 03's float32 step"),
+    ("bf16_convs", "+ bfloat16 convolutions: notebook 03's step where the CPU has AMX or AVX512-BF16"),
+]
+
+
+def step_section(s: dict | None) -> list[str]:
+    if not s:
+        return ["_not measured: `python benchmarks/bench_step.py`_"]
+    sizes = list(s.items())
+    head = ["images/s, median (interquartile), × the first row"] + [
+        f"{size} (batch {e['batch_size']}, {e['steps']} steps)" for size, e in sizes]
+
+    def cell(v):
+        if not v:
+            return "-"
+        return (f"{v['images_per_s_median']:,.1f} ({v['images_per_s_p25']:,.0f}–{v['images_per_s_p75']:,.0f}), "
+                f"{v['speedup_vs_keras_ops']:.2f}×")
+
+    rows = [[label] + [cell(e["variants"].get(key)) for _, e in sizes] for key, label in STEP_ROWS]
+    when = "; ".join(f"{size}: {e.get('date', '?')}" for size, e in sizes)
+    return [*table(head, rows), "",
+            "The four variants get the same weights and one in-memory batch, and their steps are interleaved one by one. "
+            f"Where the CPU has neither AMX nor AVX512-BF16, the last row shows how much slower bfloat16 is there. {when}."]
+
+
+def damaged_section(d: dict | None) -> list[str]:
+    if not d:
+        return ["_not measured: `python benchmarks/damaged_jpegs.py`_"]
+    keys = [k for k, v in d.items() if type(v) is int and k not in ("copies", "seed")]
+    return [*table(["copies", *keys], [[d.get("copies", "?"), *(d[k] for k in keys)]], "r" * (1 + len(keys))), "",
+            "How `load_image(strict=True)` (as `prepare_split` loads) treats copies of one rendered JPEG with bytes "
+            "changed or cut out at random. decoded_but_off: decoded more than 10 grey levels off the original on "
+            f"average, without a word from the codec. OpenCV {d.get('opencv', '?')}, {d.get('measured_at', '?')}."]
 
 
 def annotations_section(a: dict | None) -> list[str]:
@@ -263,7 +359,8 @@ def annotations_section(a: dict | None) -> list[str]:
              r["maxrss_delta_mb"]] for r in a["runs"]]
     return [*table(["lines", "file MB", "seconds", "lines/s", "peak MB (tracemalloc)", "peak RSS growth MB"], rows,
                    "rrrrrr"), "",
-            "read_mjsynth streams when the peak memory stays flat as the file grows (MJSynth has ~9M lines)."]
+            "read_mjsynth streams when the peak memory stays flat as the file grows (MJSynth has ~9M lines)."
+            + (f" Measured {a['measured_at']}." if a.get("measured_at") else "")]
 
 
 def tta_section(t: dict | None, figure: Path | None) -> list[str]:
@@ -316,7 +413,7 @@ def tta_figure(t: dict, path: Path) -> Path | None:
                     ms=9, mfc="white", mew=2, label=f"{name}: a run planned for that budget")
             for x, y in pl:
                 ax.annotate(f"{100 * y:.0f}", (x, 100 * y), textcoords="offset points", xytext=(0, 8), ha="center")
-    ax.axhline(85, color="grey", ls=":", lw=1, label="issue 5's target, 85 %")
+    ax.axhline(85, color="grey", ls=":", lw=1, label="the target, 85 %")
     ax.set_xlabel("minutes of training")
     ax.set_ylabel("validation word accuracy, any case (%)")
     ax.set_ylim(0, 100)
@@ -342,13 +439,13 @@ def write_report(results_dir: Path) -> Path:
         lines += ["", "> **--quick run**: tiny settings for a smoke test; the numbers mean nothing."]
     lines += ["", "## Machine", "", *machine_section(machine)]
     for title, key, section in (("Training throughput (`bench_pipeline.py`)", "pipeline", pipeline_section),
+                                ("One train step, four ways (`bench_step.py`)", "step", step_section),
                                 ("Recognizer speed (`bench_recognizer.py`)", "recognizer", recognizer_section),
-                                ("Annotation file memory (`bench_annotations.py`)", "annotations", annotations_section)):
-        path = parts[key]
-        stamp = f" — {mtime(path)}" if path.is_file() else ""
-        lines += ["", f"## {title}{stamp}", "", *section(load(path))]
-    # time_to_accuracy.json comes from the training experiments; a quick results folder falls back to the main one.
-    tta_path = next((p for p in (results_dir / "time_to_accuracy.json", RESULTS / "time_to_accuracy.json")
+                                ("Annotation file memory (`bench_annotations.py`)", "annotations", annotations_section),
+                                ("Damaged JPEGs (`damaged_jpegs.py`)", "damaged-jpegs", damaged_section)):
+        lines += ["", f"## {title}", "", *section(load(parts[key]))]
+    # time_to_accuracy.json comes from the training experiments; a quick results folder falls back to the machine's.
+    tta_path = next((p for p in (results_dir / "time_to_accuracy.json", machine_dir() / "time_to_accuracy.json")
                      if p.is_file()), None)
     if tta_path is not None:
         tta = load(tta_path) or {}
@@ -363,16 +460,19 @@ def write_report(results_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Not run here:\n" + "\n".join(f"  {script}: {why}" for script, why in SEPARATE.items()))
     ap.add_argument("--quick", action="store_true", help="tiny settings (each benchmark well under a minute)")
     ap.add_argument("--skip", action="append", default=[], metavar="NAME",
                     help="skip a benchmark or group (repeatable, or comma-separated): "
                          + ", ".join(sorted({b[0] for b in BENCHES} | {b[1] for b in BENCHES})))
     ap.add_argument("--report-only", action="store_true", help="only rebuild RESULTS.md from the JSON files")
     ap.add_argument("--results-dir", type=Path,
-                    help=f"default {RESULTS.relative_to(ROOT)}, or {QUICK_RESULTS.relative_to(ROOT)} with --quick")
+                    help=f"default {RESULTS.relative_to(ROOT)}/MACHINE (here: {machine_name()}), "
+                         f"or {QUICK_RESULTS.relative_to(ROOT)} with --quick")
     args = ap.parse_args(argv)
-    results_dir = args.results_dir or (QUICK_RESULTS if args.quick else RESULTS)
+    results_dir = args.results_dir or (QUICK_RESULTS if args.quick else machine_dir())
     results_dir.mkdir(parents=True, exist_ok=True)
     if results_dir.resolve() == QUICK_RESULTS.resolve():
         (results_dir / ".gitignore").write_text("*\n")  # smoke-run numbers are never committed

@@ -1,9 +1,15 @@
 """Score a trained run on labelled image folders (any format read_folder reads): greedy, beam and beam_lm decoding.
 
-    .venv/bin/python benchmarks/score_folders.py RUN_DIR FOLDER [FOLDER ...] [--out benchmarks/results/folders.json]
+    .venv/bin/python benchmarks/score_folders.py RUN_DIR FOLDER [FOLDER ...] [--out PATH]
 
-Used for the held-out third-party words of `benchmarks/third_party_words.py`; works on any folder `read_folder`
-reads. Unreadable images count as wrong (an empty reading), as a user would see them.
+Used for the evaluation sets that benchmarks/eval_sets/ builds (trdg's words, the photographed page, the street and
+shop photos); works on any folder `read_folder` reads. Unreadable images count as wrong (an empty reading), as a user
+would see them. Where a folder has a backgrounds.tsv (third_party_words.py writes one), each line also gives the
+accuracy per background kind. The scores are a model's, not the machine's, so the default --out is not per machine
+but per run: benchmarks/results/eval_sets_RUN.json (RUN: the run directory's name), here eval_sets_default.json:
+
+    .venv/bin/python benchmarks/score_folders.py runs/default runs/third_party/plain runs/third_party/hard \
+        runs/third_party/fonts runs/photo_page runs/scene_photos
 """
 from __future__ import annotations
 
@@ -20,8 +26,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("folders", type=Path, nargs="+")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "folders.json")
+    ap.add_argument("--out", type=Path, help="default benchmarks/results/eval_sets_RUN.json")
     args = ap.parse_args()
+    args.out = args.out or ROOT / "benchmarks" / "results" / f"eval_sets_{args.run_dir.resolve().name}.json"
 
     import crnn_utils  # noqa: F401  (quiets TensorFlow first)
     from crnn_utils.recognizer import Recognizer, score_folder

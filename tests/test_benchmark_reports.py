@@ -1,4 +1,5 @@
-"""The benchmark scripts' own logic: the time-to-accuracy report, the step benchmark, the folder degrader."""
+"""The benchmark scripts' own logic: the report, the machine's results folder, the step and damaged-JPEG benchmarks,
+the evaluation-set builders, and that `make bench` runs (or names) every script."""
 import csv
 import json
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "benchmarks" / "eval_sets"))
 import run_all  # noqa: E402
 
 
@@ -66,15 +68,54 @@ def test_bench_step_measures_the_four_variants_it_names(tmp_path):
     assert entry["variants"]["keras_ops"]["speedup_vs_keras_ops"] == 1.0
 
 
-def test_degrade_folder_scales_contrast_around_the_mean_and_brightness():
-    from degrade_folder import degrade
+def test_the_step_and_damaged_jpeg_sections_of_the_report(tmp_path):
+    step = {"cpu": {"batch_size": 32, "steps": 80, "date": "2026-01-01T00:00:00+00:00", "variants": {
+        name: {"images_per_s_median": 100.0 * k, "images_per_s_p25": 90.0 * k, "images_per_s_p75": 110.0 * k,
+               "speedup_vs_keras_ops": float(k)}
+        for k, name in enumerate(("keras_ops", "ctc_kernel", "fused_bn", "bf16_convs"), start=1)}}}
+    (tmp_path / "step_kernels.json").write_text(json.dumps(step))
+    (tmp_path / "damaged_jpegs.json").write_text(json.dumps(
+        {"copies": 300, "seed": 0, "decoded": 176, "damaged_image": 112, "unreadable_image": 12, "decoded_but_off": 75,
+         "copies_that_printed_to_stderr": 0, "opencv": "4.10.0"}))
+    report = run_all.write_report(tmp_path).read_text()
+    assert "| + fused batch norm: notebook 03's float32 step | 300.0 (270–330), 3.00× |" in report
+    assert "| 300 | 176 | 112 | 12 | 75 | 0 |" in report
+    assert "_not measured: `python benchmarks/bench_recognizer.py`_" in report
 
-    image = np.random.default_rng(0).integers(40, 200, (32, 64, 3)).astype(np.uint8)
-    faded = degrade(image, contrast=0.3).astype(np.float64)
-    np.testing.assert_allclose(faded.mean(axis=(0, 1)), image.mean(axis=(0, 1)), atol=0.6)
-    np.testing.assert_allclose(faded.std(axis=(0, 1)), 0.3 * image.std(axis=(0, 1)), rtol=0.05)
-    dim = degrade(image, brightness=0.35).astype(np.float64)
-    np.testing.assert_allclose(dim, 0.35 * image, atol=1.0)
+
+def test_machine_names_give_the_cpu_family_and_its_widest_vector_unit():
+    name = run_all.machine_name
+    assert name({"cpu_model": "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz",
+                 "vector_units": ["avx2", "avx512f", "avx512_bf16", "amx_bf16"]}, []) == "intel_xeon_amx"
+    assert name({"cpu_model": "AMD EPYC 7B13 64-Core Processor", "vector_units": ["avx2"]}, []) == "amd_epyc_avx2"
+    assert name({"cpu_model": "AMD Ryzen 7 7840U w/ Radeon 780M Graphics",
+                 "vector_units": ["avx2", "avx512f", "avx512_bf16"]}, []) == "amd_ryzen_avx512_bf16"
+    assert name({"cpu_model": "11th Gen Intel(R) Core(TM) i7-1165G7 @ 2.80GHz",
+                 "vector_units": ["avx2", "avx512f"]}, ["NVIDIA H100 80GB HBM3"]) == "intel_core_avx512_nvidia_h100"
+    assert run_all.machine_dir().parent == run_all.RESULTS
+
+
+def test_make_bench_runs_or_names_every_benchmark_script():
+    bench = ROOT / "benchmarks"
+    scripts = {p.relative_to(bench).as_posix() for p in bench.rglob("*.py")} - {"run_all.py"}
+    run = {b[2] for b in run_all.BENCHES}
+    assert scripts == run | set(run_all.SEPARATE) and not run & set(run_all.SEPARATE)
+    assert {b[1] for b in run_all.BENCHES} == set(run_all.OUTPUT_OF)
+    readme = (bench / "README.md").read_text()
+    assert [s for s in sorted(scripts | {"run_all.py"}) if f"`{s}" not in readme] == []
+    doc = run_all.__doc__
+    assert [s for s in sorted(scripts) if Path(s).name not in doc] == []
+
+
+def test_damaged_jpegs_counts_every_copy(tmp_path):
+    out = tmp_path / "damaged.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "damaged_jpegs.py"), "--n", "6", "--out", str(out)],
+                   check=True, capture_output=True)
+    data = json.loads(out.read_text())
+    outcomes = {k: v for k, v in data.items() if type(v) is int and k not in
+                ("copies", "seed", "decoded_but_off", "copies_that_printed_to_stderr")}
+    assert data["copies"] == 6 and sum(outcomes.values()) == 6
+    assert data["decoded_but_off"] <= outcomes.get("decoded", 0)
 
 
 def test_photographed_page_words_are_cropped_and_labelled(tmp_path):

@@ -76,8 +76,8 @@ def test_a_long_training_budget_is_not_cut_by_the_cell_timeout(monkeypatch, tmp_
 
 
 def test_a_stale_injected_cell_is_replaced_on_a_default_run(monkeypatch, tmp_path):
-    # papermill replaces an injected-parameters cell only when it injects something: session 14's committed 03 kept
-    # its slower machine's `time_budget_minutes = 10.6`, and every default `make run` after it trained 10.6 minutes.
+    # papermill replaces an injected-parameters cell only when it injects something: a committed 03 once kept its
+    # slower machine's `time_budget_minutes = 10.6`, and every default `make run` after it trained 10.6 minutes.
     import nbformat
 
     nb = nbformat.v4.new_notebook(cells=[
@@ -105,7 +105,7 @@ def test_committed_notebooks_carry_no_injected_parameters(name):
     nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
     assert not [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     # papermill rewrites its record of the parameters only when it injects some, so a run that injected nothing kept
-    # the notebook's old record (session 14's time_budget_minutes=10.6 in 03 until session 20), which readers see too.
+    # the notebook's old record (03 once showed a slower machine's time_budget_minutes=10.6), which readers see too.
     assert nb.metadata.get("papermill", {}).get("parameters", {}) == {}
 
 

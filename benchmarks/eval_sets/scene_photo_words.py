@@ -14,7 +14,7 @@ Nothing here is downloaded at run time: fetch the images once with the package m
 
     apt-get download opencv-doc && dpkg-deb -x opencv-doc_*.deb /tmp/opencv-doc
     pip download --no-deps --no-binary :all: fast-plate-ocr==1.1.0 -d /tmp/plates && tar -xzf /tmp/plates/*.tar.gz -C /tmp/plates
-    .venv/bin/python benchmarks/scene_photo_words.py /tmp/opencv-doc /tmp/plates --out runs/scene_photos
+    .venv/bin/python benchmarks/eval_sets/scene_photo_words.py /tmp/opencv-doc /tmp/plates --out runs/scene_photos
     .venv/bin/python benchmarks/score_folders.py runs/default runs/scene_photos
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ Nothing here is used for training. trdg 1.8 needs Pillow < 10, so it gets a thro
     /tmp/trdg-venv/bin/pip install "pillow<10" numpy opencv-python-headless tqdm requests beautifulsoup4 \
         arabic-reshaper python-bidi==0.4.2
     /tmp/trdg-venv/bin/pip install --no-deps trdg==1.8.0 wikipedia
-    /tmp/trdg-venv/bin/python benchmarks/third_party_words.py --out runs/third_party
+    /tmp/trdg-venv/bin/python benchmarks/eval_sets/third_party_words.py --out runs/third_party
 
 It writes two folders in the layout `read_folder` reads (images + labels.tsv), 2,000 words each (one standard error
 of a word accuracy near 50 % is then 1.1 points), drawn 32, 48 or 64 px high, the height chosen per 25 words:
@@ -17,14 +17,14 @@ Words come from trdg's English dictionary (mostly rare words, so a language prio
 help), in lower, Capitalised or UPPER case, on trdg's four background kinds (noise, plain, quasicrystal, photos).
 With `--fonts DIR` it also writes a third set, `fonts`: plain settings, but drawn in every font file under DIR
 instead of trdg's own. Fonts that neither trdg nor our generator has measure how far the model reads faces it never
-saw; the set in the README was drawn from Debian's URW, Liberation, FreeFont, League Spartan, Comic Neue, Cantarell
+saw; the set in docs/results.md was drawn from Debian's URW, Liberation, FreeFont, League Spartan, Comic Neue, Cantarell
 and Lobster packages, and Asana Math (Helvetica, Arial, Times, Courier, Palatino, Century, Bookman, Avant Garde, Zapf Chancery
 clones, narrow and script faces among them), unpacked without installing them, so our renderer cannot find them:
 
     mkdir -p /tmp/debfonts && cd /tmp/debfonts && apt-get download fonts-urw-base35 fonts-liberation2 \
         fonts-freefont-ttf fonts-cantarell fonts-lobster fonts-comic-neue fonts-league-spartan fonts-oflb-asana-math
     for d in *.deb; do dpkg-deb -x "$d" x; done; cd -
-    /tmp/trdg-venv/bin/python benchmarks/third_party_words.py --out runs/third_party --fonts /tmp/debfonts/x
+    /tmp/trdg-venv/bin/python benchmarks/eval_sets/third_party_words.py --out runs/third_party --fonts /tmp/debfonts/x
 
 Beside labels.tsv, each folder gets backgrounds.tsv, each image's background kind, which score_folders.py reads to
 give the accuracy per kind. Score a run on them with notebook 04 (`eval_dir`) or `benchmarks/score_folders.py RUN_DIR FOLDER...`.

@@ -8,7 +8,7 @@ compared). It is printed document text, not scene text: uneven light, a slight c
 another. Caveat: the generator also uses this photo as one of its 18 background textures (never with its words as
 labels), so the model has seen crops of it as clutter to ignore.
 
-    .venv/bin/python benchmarks/photographed_page_words.py --out runs/photo_page
+    .venv/bin/python benchmarks/eval_sets/photographed_page_words.py --out runs/photo_page
     .venv/bin/python benchmarks/score_folders.py runs/default runs/photo_page
 """
 from __future__ import annotations
