@@ -81,3 +81,8 @@ def _import_tensorflow_quietly() -> None:
 _import_tensorflow_quietly()
 
 __version__ = "0.1.0"
+
+# Register the package's Keras layers (ReadingSpec, GreedyDecode), so that `import crnn_utils` is all a plain
+# keras.models.load_model call needs to open the project's .keras files in safe mode.
+from . import export as _export  # noqa: E402,F401
+from . import model as _model  # noqa: E402,F401

@@ -1,6 +1,7 @@
 """Text recognition metrics: edit distance, word accuracy (three protocols), CER, NED, confusions, accuracy by length."""
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from typing import Any, Callable, Hashable, Sequence, TypeVar
@@ -164,3 +165,20 @@ def accuracy_by_length(labels: Sequence[str], preds: Sequence[str]) -> dict[int,
         n[len(lab)] += 1
         hits[len(lab)] += lab == p
     return {k: (n[k], hits[k] / n[k]) for k in sorted(n)}
+
+
+# score()'s keys -> the names metrics.json has always used.
+_REPORT_NAMES = {"word_acc": "word_accuracy", "word_acc_ci": "word_accuracy_ci", "word_acc_alnum36": "word_accuracy_alnum36",
+                 "cer": "cer", "ned": "ned", "n": "n_images"}
+
+
+def write_report(path: str | os.PathLike, scores: dict[str, dict], **extra: Any) -> dict:
+    """Write metrics.json: {decoder: {word_accuracy, word_accuracy_ci, word_accuracy_alnum36, cer, ned, n_images}} plus the extras that are not None."""
+    import json
+    from pathlib import Path
+
+    out: dict[str, Any] = {name: {_REPORT_NAMES[k]: v for k, v in s.items() if k in _REPORT_NAMES}
+                           for name, s in scores.items()}
+    out.update({k: v for k, v in extra.items() if v is not None})
+    Path(path).write_text(json.dumps(out, indent=2))
+    return out

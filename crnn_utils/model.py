@@ -9,6 +9,7 @@ import keras
 from keras import layers
 
 from .charset import SEED_CHARS
+from .images import MAX_STRETCH
 
 SEED_INPUT_SHAPE = (32, 128, 1)
 SEED_NUM_CLASSES = len(SEED_CHARS) + 1  # 62 characters + the CTC blank
@@ -43,6 +44,29 @@ MODEL_SIZES: dict[str, dict[str, Any]] = {
 }
 
 
+@keras.saving.register_keras_serializable(package="crnn_utils")
+class ReadingSpec(layers.Layer):
+    """The identity on the image, carrying what reading needs in its config: the characters and max_stretch."""
+
+    def __init__(self, chars: str, max_stretch: float = MAX_STRETCH, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.chars, self.max_stretch = str(chars), float(max_stretch)
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "chars": self.chars, "max_stretch": self.max_stretch}
+
+
+def model_spec(model: keras.Model) -> dict[str, Any] | None:
+    """{"chars", "max_stretch"} carried by a model's ReadingSpec layer, or None for a model without one."""
+    for layer in model.layers:
+        if isinstance(layer, ReadingSpec):
+            return {"chars": layer.chars, "max_stretch": layer.max_stretch}
+    return None
+
+
 def time_steps(input_width: int) -> int:
     """CTC time steps the conv stack yields for an input width (31 for 128)."""
     return input_width // 4 - 1
@@ -60,9 +84,73 @@ def build_crnn(
     input_norm: bool = False,
     polarity: bool = False,
     name: str = "act_model",
+    chars: str | None = None,
+    max_stretch: float = MAX_STRETCH,
 ) -> keras.Model:
-    """The inference model (the seed's `act_model`): image -> per-step class probabilities (batch, T, classes)."""
+    """The inference model (the seed's `act_model`): image -> per-step class probabilities (batch, T, classes).
+
+    With `chars`, the model carries its characters and `max_stretch` (a ReadingSpec layer after the input), so its
+    .keras file alone is enough to read images: `Recognizer.from_model(path)`.
+    """
     # 1. Check arguments before building anything, naming the allowed range.
+    _check_build_args(input_shape, num_classes, width_multiplier, batchnorm, lstm_units, dropout, input_norm,
+                      polarity, chars)
+    height, width, _ = input_shape
+
+    # 2. Seven convolutions, pools and batch norms, as in the seed. With bn_after_pool a batch norm that a pool
+    #    follows moves after it: a max-pool commutes with BN's per-channel increasing map (γ > 0), and normalising
+    #    the pooled map costs a quarter (or half) of the work, the step's costliest part on a CPU.
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs if chars is None else ReadingSpec(chars, max_stretch, name="reading_spec")(inputs)
+    # With input_norm each image is shifted and scaled to mean 0, std 1 first (a LayerNormalization over the whole
+    # image, no learnt parameters): a faint grey word and a black one reach the first conv alike, so the network does
+    # not spend its few training steps learning to ignore contrast and brightness.
+    if input_norm:
+        x = layers.LayerNormalization(axis=[1, 2, 3], center=False, scale=False, epsilon=1e-4, name="image_norm")(x)
+    # With polarity an image whose border is darker than its mean is then flipped (1 - x, after standardising: -x),
+    # so light text on a dark sign and dark text on paper reach the first conv alike.
+    if polarity:
+        x = _light_background(x, height, width)
+    x = _conv_stack(x, width_multiplier, batchnorm, bn_after_pool)
+
+    # 3. Height 1 -> a sequence of time steps (a Reshape, not the seed's Lambda, so files load in safe mode).
+    x = layers.Reshape((-1, x.shape[-1]), name="squeeze")(x)
+    features = x
+
+    # 4. Two bidirectional LSTMs read the sequence both ways.
+    for i in (1, 2):
+        lstm = layers.LSTM(lstm_units, return_sequences=True, dropout=dropout, name=f"lstm{i}")
+        x = layers.Bidirectional(lstm, name=f"blstm{i}")(x)
+
+    # 5. Optionally let the classifier see the conv features too: each column can then be read on its own
+    #    from the first steps, which shortens the CTC plateau; the LSTMs add context on top.
+    if shortcut:
+        x = layers.Concatenate(name="shortcut")([features, x])
+    # 6. Per-step class scores; softmax kept as its own layer so training can use the logits.
+    logits = layers.Dense(num_classes, name="logits")(x)
+    probs = layers.Activation("softmax", name="softmax", dtype="float32")(logits)
+    return keras.Model(inputs, probs, name=name)
+
+
+def _conv_stack(x, width_multiplier: float, batchnorm: str, bn_after_pool: bool):
+    """The seed's seven convolutions with their pools and batch norms (filters scaled by width_multiplier)."""
+    for i, (filters, kernel, pool, seed_bn) in enumerate(_CONVS, start=1):
+        f = max(8, int(round(filters * width_multiplier)))
+        x = layers.Conv2D(f, kernel, activation="relu", padding="valid" if kernel == 2 else "same", name=f"conv{i}")(x)
+        bn = (batchnorm == "seed" and seed_bn) or (batchnorm == "all" and i < 7)
+        late = bn and bn_after_pool and pool is not None
+        if bn and not late:
+            x = layers.BatchNormalization(name=f"bn{i}")(x)
+        if pool is not None:
+            x = layers.MaxPooling2D(pool_size=pool, strides=pool, name=f"pool{i}")(x)
+        if late:
+            x = layers.BatchNormalization(name=f"bn{i}")(x)
+    return x
+
+
+def _check_build_args(input_shape: tuple[int, int, int], num_classes: int, width_multiplier: float, batchnorm: str,
+                      lstm_units: int, dropout: float, input_norm: bool, polarity: bool, chars: str | None) -> None:
+    """One ValueError naming the allowed range for the first build_crnn argument that is out of it."""
     height, width, channels = input_shape
     if not 32 <= height <= 47:
         raise ValueError(f"input_shape height must be 32..47 so the conv stack ends at height 1 (got {height})")
@@ -82,50 +170,8 @@ def build_crnn(
         raise ValueError(f"lstm_units must be >= 1 (got {lstm_units})")
     if polarity and not input_norm:
         raise ValueError("polarity=True needs input_norm=True: the flip compares the border with the image's mean")
-
-    # 2. Seven convolutions, pools and batch norms, as in the seed. With bn_after_pool a batch norm that a pool
-    #    follows moves after it: a max-pool commutes with BN's per-channel increasing map (γ > 0), and normalising
-    #    the pooled map costs a quarter (or half) of the work, the step's costliest part on a CPU.
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    # With input_norm each image is shifted and scaled to mean 0, std 1 first (a LayerNormalization over the whole
-    # image, no learnt parameters): a faint grey word and a black one reach the first conv alike, so the network does
-    # not spend its few training steps learning to ignore contrast and brightness.
-    if input_norm:
-        x = layers.LayerNormalization(axis=[1, 2, 3], center=False, scale=False, epsilon=1e-4, name="image_norm")(x)
-    # With polarity an image whose border is darker than its mean is then flipped (1 - x, after standardising: -x),
-    # so light text on a dark sign and dark text on paper reach the first conv alike.
-    if polarity:
-        x = _light_background(x, height, width)
-    for i, (filters, kernel, pool, seed_bn) in enumerate(_CONVS, start=1):
-        f = max(8, int(round(filters * width_multiplier)))
-        x = layers.Conv2D(f, kernel, activation="relu", padding="valid" if kernel == 2 else "same", name=f"conv{i}")(x)
-        bn = (batchnorm == "seed" and seed_bn) or (batchnorm == "all" and i < 7)
-        late = bn and bn_after_pool and pool is not None
-        if bn and not late:
-            x = layers.BatchNormalization(name=f"bn{i}")(x)
-        if pool is not None:
-            x = layers.MaxPooling2D(pool_size=pool, strides=pool, name=f"pool{i}")(x)
-        if late:
-            x = layers.BatchNormalization(name=f"bn{i}")(x)
-
-    # 3. Height 1 -> a sequence of time steps (a Reshape, not the seed's Lambda, so files load in safe mode).
-    x = layers.Reshape((-1, x.shape[-1]), name="squeeze")(x)
-    features = x
-
-    # 4. Two bidirectional LSTMs read the sequence both ways.
-    for i in (1, 2):
-        lstm = layers.LSTM(lstm_units, return_sequences=True, dropout=dropout, name=f"lstm{i}")
-        x = layers.Bidirectional(lstm, name=f"blstm{i}")(x)
-
-    # 5. Optionally let the classifier see the conv features too: each column can then be read on its own
-    #    from the first steps, which shortens the CTC plateau; the LSTMs add context on top.
-    if shortcut:
-        x = layers.Concatenate(name="shortcut")([features, x])
-    # 6. Per-step class scores; softmax kept as its own layer so training can use the logits.
-    logits = layers.Dense(num_classes, name="logits")(x)
-    probs = layers.Activation("softmax", name="softmax", dtype="float32")(logits)
-    return keras.Model(inputs, probs, name=name)
+    if chars is not None and len(chars) + 1 != num_classes:
+        raise ValueError(f"chars has {len(chars)} characters, so num_classes must be {len(chars) + 1} (got {num_classes})")
 
 
 def _light_background(x, height: int, width: int):

@@ -75,11 +75,19 @@ def _to_uint8_range(image: np.ndarray) -> np.ndarray:
 class Recognizer:
     """A CRNN inference model plus its charset: images -> text with the greedy, beam, beam_lm or lexicon decoder."""
 
-    def __init__(self, model, charset: Charset | str, lexicon: "Sequence[str] | WordIndex | None" = None,
-                 max_stretch: float = MAX_STRETCH) -> None:
+    def __init__(self, model, charset: Charset | str | None = None, lexicon: "Sequence[str] | WordIndex | None" = None,
+                 max_stretch: float | None = None) -> None:
         import tensorflow as tf
 
-        # 1. Check the model and charset agree on the number of classes.
+        from .model import model_spec
+
+        # 1. The charset and max_stretch the model carries, unless given; then check the number of classes.
+        spec = model_spec(model) or {}
+        if charset is None and "chars" not in spec:
+            raise ValueError("this model carries no charset (saved without a ReadingSpec layer): pass charset=..., or "
+                             "use Recognizer.from_run_dir(run_dir), which reads it from dataset.json")
+        charset = spec["chars"] if charset is None else charset
+        max_stretch = spec.get("max_stretch", MAX_STRETCH) if max_stretch is None else max_stretch
         self.model = model
         self.charset = charset if isinstance(charset, Charset) else Charset(charset)
         classes = int(model.output_shape[-1])
@@ -98,19 +106,44 @@ class Recognizer:
         self._infer = tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
     @classmethod
-    def from_run_dir(cls, run_dir: str | os.PathLike, lexicon: "Sequence[str] | WordIndex | None" = None) -> "Recognizer":
-        """Load run_dir/checkpoints/best.keras (safe mode) and the charset from run_dir/data/dataset.json."""
+    def from_model(cls, path: str | os.PathLike, lexicon: "Sequence[str] | WordIndex | None" = None) -> "Recognizer":
+        """Load one .keras inference model (safe mode) that carries its charset and preprocessing: nothing else needed."""
         import keras
+
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path} not found: give a .keras file written by notebook 03 (checkpoints/best.keras)")
+        return cls(keras.models.load_model(path, compile=False), lexicon=lexicon)  # safe_mode stays on
+
+    @classmethod
+    def pretrained(cls, lexicon: "Sequence[str] | WordIndex | None" = None) -> "Recognizer":
+        """The model shipped with the package (trained on the project's synthetic words only), offline."""
+        from .training import pretrained_file
+
+        path = pretrained_file()
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: this installation ships no pretrained model")
+        return cls.from_model(path, lexicon=lexicon)
+
+    @classmethod
+    def from_run_dir(cls, run_dir: str | os.PathLike, lexicon: "Sequence[str] | WordIndex | None" = None) -> "Recognizer":
+        """Load run_dir/checkpoints/best.keras (safe mode); a model saved without its charset takes run_dir/data/dataset.json's."""
+        import keras
+
+        from .model import model_spec
 
         run_dir = Path(run_dir)
         model_path = run_dir / "checkpoints" / "best.keras"
         info_path = run_dir / "data" / "dataset.json"
-        if not info_path.is_file():
-            raise FileNotFoundError(f"{info_path} not found: run notebooks/01_dataset_preparation.ipynb with this run_dir first")
         if not model_path.is_file():
+            if not info_path.is_file():
+                raise FileNotFoundError(f"{info_path} not found: run notebooks/01_dataset_preparation.ipynb with this run_dir first")
             raise FileNotFoundError(f"{model_path} not found: run notebooks/03_ctc_training.ipynb with this run_dir first")
-        info = json.loads(info_path.read_text())
         model = keras.models.load_model(model_path, compile=False)  # safe_mode stays on
+        if model_spec(model) is not None:
+            return cls(model, lexicon=lexicon)
+        if not info_path.is_file():
+            raise FileNotFoundError(f"{info_path} not found, and {model_path} carries no charset")
+        info = json.loads(info_path.read_text())
         if "image_width" in info and int(info["image_width"]) != model.input_shape[2]:
             raise ValueError(f"dataset.json image_width {info['image_width']} != model input width {model.input_shape[2]}")
         # Runs prepared before max_stretch existed kept the aspect ratio (1.0).

@@ -12,8 +12,8 @@ import numpy as np
 
 from .charset import Charset
 from .ctc import CTCLoss, SeedCTCLoss, blank_share, greedy_texts
-from .metrics import cer, word_accuracy
-from .model import build_named, logits_model
+from .metrics import cer, word_accuracy, word_accuracy_alnum
+from .model import build_named, logits_model, model_spec
 
 # Recipes: the seed's exact one, and the one chosen by experiment to get past the CTC plateau on a CPU.
 RECIPES: dict[str, dict[str, Any]] = {
@@ -46,10 +46,11 @@ def get_strategy(name: str = "auto"):
 
 
 def build_training_model(cfg: dict[str, Any], num_classes: int, input_width: int = 128,
-                         jit_compile: bool | str = "auto", precision: str = "float32") -> tuple[keras.Model, keras.Model]:
-    """(act_model, train_model): the inference model and a compiled model sharing its weights."""
+                         jit_compile: bool | str = "auto", precision: str = "float32",
+                         spec: dict[str, Any] | None = None) -> tuple[keras.Model, keras.Model]:
+    """(act_model, train_model): the inference model (carrying `spec`'s chars and max_stretch) and a compiled model sharing its weights."""
     act = build_named(cfg["model_size"], num_classes=num_classes, input_width=input_width,
-                      **cfg.get("model_options", {}))
+                      **cfg.get("model_options", {}), **(spec or {}))
     fuse_batch_norms(act)
     if precision == "bfloat16":
         bf16_convolutions(act)
@@ -216,15 +217,16 @@ class DecodedMetrics(keras.callbacks.Callback):
     """
 
     def __init__(self, act_model: keras.Model, images: np.ndarray, labels: list[str], charset: Charset,
-                 show: int = 3, verbose: bool = True, batch_size: int = 256) -> None:
+                 show: int = 3, verbose: bool = True, batch_size: int = 256, spent_minutes: float = 0.0) -> None:
         super().__init__()
         self.act, self.images, self.labels, self.charset = act_model, images, labels, charset
         self.ids = np.asarray(charset.pad(labels, max(1, max(map(len, labels), default=1))), np.int32)
         self.show, self.verbose, self.batch_size = show, verbose, batch_size
-        self.start, self._forward = time.time(), None
+        self.spent = spent_minutes * 60.0  # a resumed run's earlier minutes: "minutes" counts the whole run
+        self.start, self._forward = time.time() - self.spent, None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self.start = time.time()
+        self.start = time.time() - self.spent
 
     def outputs(self) -> np.ndarray:
         """The training model's outputs (logits, or probabilities for the seed recipe) on the validation images."""
@@ -258,37 +260,108 @@ class DecodedMetrics(keras.callbacks.Callback):
                   f"CER {logs['val_cer']:.3f}, blank share {logs['blank_share']:.2f}{hint} | {pairs}")
 
 
-class BestCheckpoint(keras.callbacks.Callback):
-    """The seed's checkpoint: save the inference model whenever val_loss improves (finite values only)."""
+class FolderAccuracy(keras.callbacks.Callback):
+    """Each epoch, greedy word accuracy on a labelled folder's images (letters and digits, any case): "folder_word_acc".
 
-    def __init__(self, act_model: keras.Model, path: str | Path, best: float = math.inf) -> None:
+    The scene-text benchmarks' protocol: labels and readings lowercased, everything but a-z and 0-9 dropped. Put it
+    before BestCheckpoint(monitor="folder_word_acc") to keep the checkpoint that reads that folder best.
+    """
+
+    def __init__(self, act_model: keras.Model, images: np.ndarray, labels: list[str], charset: Charset,
+                 batch_size: int = 256, verbose: bool = True) -> None:
         super().__init__()
-        self.act, self.path, self.best = act_model, Path(path), best
+        self.act, self.images, self.labels, self.charset = act_model, images, labels, charset
+        self.batch_size, self.verbose = batch_size, verbose
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        val = (logs or {}).get("val_loss")
-        if val is not None and math.isfinite(val) and val < self.best:
+        import tensorflow as tf
+
+        logs = logs if logs is not None else {}
+        probs = np.concatenate([np.asarray(self.act(tf.constant(self.images[i:i + self.batch_size]), training=False))
+                                for i in range(0, len(self.images), self.batch_size)])
+        logs["folder_word_acc"] = word_accuracy_alnum(self.labels, greedy_texts(probs, self.charset))
+        if self.verbose:
+            print(f"epoch {epoch + 1}: {logs['folder_word_acc']:.1%} of the {len(self.labels)} folder words "
+                  "(greedy, letters and digits, any case)")
+
+
+def folder_arrays(folder: str | Path, width: int = 128, max_stretch: float = 2.0) -> tuple[np.ndarray, list[str], int]:
+    """(images (N, 32, width, 1), labels, unreadable count) of a labelled folder, preprocessed as the Recognizer does."""
+    from .datasets import read_folder
+    from .images import ImageError, load_image, preprocess
+
+    images, labels, unreadable = [], [], 0
+    for record in read_folder(folder):
+        try:
+            images.append(preprocess(load_image(record.path), 32, width, max_stretch))
+        except ImageError:
+            unreadable += 1
+            continue
+        labels.append(record.label)
+    if not images:
+        raise ValueError(f"{folder}: no readable labelled images")
+    return np.stack(images).astype(np.float32), labels, unreadable
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """The seed's checkpoint: save the inference model whenever `monitor` improves (finite values only).
+
+    "val_loss" (the seed's choice) is lower-is-better; any other monitor, such as FolderAccuracy's
+    "real_word_acc", is higher-is-better. `best` is the value to beat (a resumed run's).
+    """
+
+    def __init__(self, act_model: keras.Model, path: str | Path, best: float | None = None,
+                 monitor: str = "val_loss") -> None:
+        super().__init__()
+        self.act, self.path, self.monitor = act_model, Path(path), monitor
+        self.sign = 1.0 if monitor.endswith("loss") else -1.0  # compare sign * value: lower is better
+        self.best = (math.inf * self.sign) if best is None or not math.isfinite(best) else float(best)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        val = (logs or {}).get(self.monitor)
+        if val is not None and math.isfinite(val) and self.sign * val < self.sign * self.best:
             self.best = float(val)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.act.save(self.path)
 
 
 class ResumeState(keras.callbacks.Callback):
-    """Save the training model (weights + optimizer), the epoch, its optimizer steps and the minutes after every epoch."""
+    """Save the training model (weights + optimizer), the epoch, its optimizer steps and the minutes.
 
-    def __init__(self, ckpt_dir: str | Path, best_cb: BestCheckpoint, schedule: Schedule | None = None) -> None:
+    It saves after every epoch and, with `every_steps` > 0, also every that many optimizer steps inside an epoch,
+    so a run killed mid-epoch resumes losing at most `every_steps` steps (the interrupted epoch then starts over,
+    from the steps already trained). Files are replaced atomically: a kill mid-save keeps the previous state.
+    """
+
+    def __init__(self, ckpt_dir: str | Path, best_cb: BestCheckpoint, schedule: Schedule | None = None,
+                 every_steps: int = 0) -> None:
         super().__init__()
-        self.dir, self.best_cb, self.schedule = Path(ckpt_dir), best_cb, schedule
+        self.dir, self.best_cb, self.schedule, self.every = Path(ckpt_dir), best_cb, schedule, int(every_steps)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        steps = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        if self.every > 0 and steps % self.every == 0:
+            self.save(epochs_done=self.epoch, steps=steps)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.save(epochs_done=epoch + 1, steps=int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)))
+
+    def save(self, epochs_done: int, steps: int) -> None:
+        """Write last.keras and state.json (epochs completed, optimizer steps, the best value, minutes)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.dir / "last.tmp.keras"
         self.model.save(tmp)
-        tmp.replace(self.dir / "last.keras")  # atomic: a kill mid-save keeps the previous state
-        state = {"epoch": epoch + 1, "best_val_loss": self.best_cb.best,
-                 "minutes": self.schedule.minutes_spent if self.schedule is not None else 0.0,
-                 "steps": int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))}
-        (self.dir / "state.json").write_text(json.dumps(state))
+        tmp.replace(self.dir / "last.keras")
+        best = self.best_cb.best if math.isfinite(self.best_cb.best) else None
+        state = {"epoch": epochs_done, "steps": steps, "monitor": self.best_cb.monitor, "best": best,
+                 "minutes": self.schedule.minutes_spent if self.schedule is not None else 0.0}
+        tmp_state = self.dir / "state.tmp.json"
+        tmp_state.write_text(json.dumps(state))
+        tmp_state.replace(self.dir / "state.json")
 
 
 class Schedule(keras.callbacks.Callback):
@@ -424,7 +497,7 @@ class TrainingStart(NamedTuple):
     act: keras.Model
     train: keras.Model
     initial_epoch: int
-    best_val_loss: float
+    best: float | None  # the checkpoint's best monitored value so far (None: nothing saved yet)
     minutes_spent: float
     note: str
 
@@ -438,8 +511,10 @@ def build_or_resume(
     strategy=None,
     jit_compile: bool | str = "auto",
     precision: str = "float32",
+    spec: dict[str, Any] | None = None,
+    monitor: str = "val_loss",
 ) -> TrainingStart:
-    """Resume run_dir from its last saved epoch, or start a new model (fine-tuned from init_from when given)."""
+    """Resume run_dir from its last saved state, or start a new model (fine-tuned from init_from when given)."""
     import contextlib
 
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
@@ -448,40 +523,61 @@ def build_or_resume(
         # 1. Resume: weights, optimizer (and so its step counter), the epoch reached and the minutes spent.
         train, state = load_resume_state(ckpt_dir)
         if train is not None:
-            _check_resumable(train, cfg, num_classes, input_width, ckpt_dir)
+            _check_resumable(train, cfg, num_classes, input_width, ckpt_dir, spec)
             fuse_batch_norms(train)
             if precision == "bfloat16":
                 bf16_convolutions(train)
-            note = f"resumed from {ckpt_dir / 'last.keras'} after epoch {state['epoch']}"
-            return TrainingStart(act_from_train(train), train, int(state["epoch"]),
-                                 float(state.get("best_val_loss", math.inf)), float(state.get("minutes", 0.0)), note)
-        # 2. Fresh model, optionally initialised from another run's best.keras (fine-tuning).
-        act, train = build_training_model(cfg, num_classes, input_width, jit_compile, precision)
+            best = state.get("best") if state.get("monitor", "val_loss") == monitor else None
+            note = (f"resumed from {ckpt_dir / 'last.keras'} at {state.get('steps', 0):,} steps "
+                    f"({state['epoch']} epochs completed)")
+            if best is None and state.get("best") is not None:
+                note += f"; best.keras is now chosen by {monitor}, not {state.get('monitor')}"
+            return TrainingStart(act_from_train(train), train, int(state["epoch"]), best,
+                                 float(state.get("minutes", 0.0)), note)
+        # 2. Fresh model, optionally initialised from another model file (fine-tuning).
+        act, train = build_training_model(cfg, num_classes, input_width, jit_compile, precision, spec)
         note = "new model"
         if init_from:
-            if not Path(init_from).is_file():
+            path = pretrained_file() if init_from == "pretrained" else Path(init_from)
+            if not path.is_file():
                 raise FileNotFoundError(f"init_from={init_from!r} does not exist (give a best.keras from another run)")
-            source = keras.models.load_model(init_from)
-            copied = transfer_weights(source, act)
+            copied = transfer_weights(keras.models.load_model(path, compile=False), act)
             rebuilt = [l.name for l in act.layers if l.weights and l.name not in copied]
             note = f"fine-tuning from {init_from}: {len(copied)} layers copied" + (
                 f", rebuilt for the new charset: {rebuilt}" if rebuilt else "")
-    return TrainingStart(act, train, 0, math.inf, 0.0, note)
+    return TrainingStart(act, train, 0, None, 0.0, note)
 
 
 def _check_resumable(saved: keras.Model, cfg: dict[str, Any], num_classes: int, input_width: int,
-                     ckpt_dir: Path) -> None:
-    """Refuse to resume a saved model of another shape or recipe than cfg builds (01 or 02 re-run since)."""
+                     ckpt_dir: Path, spec: dict[str, Any] | None = None) -> None:
+    """Refuse to resume a saved model of another shape, recipe or charset than cfg builds (01 or 02 re-run since)."""
     act = build_named(cfg["model_size"], num_classes=num_classes, input_width=input_width,
                       **cfg.get("model_options", {}))
     expected = act if cfg["loss_on"] == "softmax" else logits_model(act)
+    again = (f"notebook 01 or 02 changed since. Delete {ckpt_dir} to start over, or use a new run_dir")
     if (outputs_probabilities(saved) != outputs_probabilities(expected)
             or [tuple(w.shape) for w in saved.weights] != [tuple(w.shape) for w in expected.weights]):
         raise ValueError(
             f"{ckpt_dir / 'last.keras'} holds another model ({saved.count_params():,} parameters, output "
             f"{saved.output_shape}) than this run trains ({cfg['model_size']!r}: {expected.count_params():,}, "
-            f"{num_classes} classes): notebook 01 or 02 changed since. Delete {ckpt_dir} to start over, or use a "
-            "new run_dir")
+            f"{num_classes} classes): " + again)
+    saved_spec = model_spec(saved)
+    if spec and saved_spec and saved_spec["chars"] != spec["chars"]:
+        raise ValueError(f"{ckpt_dir / 'last.keras'} was trained on other characters ({saved_spec['chars'][:40]!r}) "
+                         f"than this run's ({spec['chars'][:40]!r}): " + again)
+
+
+def pretrained_file() -> Path:
+    """The pretrained model shipped inside the package (crnn_utils/pretrained/model.keras)."""
+    return Path(__file__).resolve().parent / "pretrained" / "model.keras"
+
+
+def pretrained_config() -> dict[str, Any]:
+    """The pretrained model's config.json: its model_size, recipe and training figures."""
+    path = pretrained_file().with_name("config.json")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: this installation ships no pretrained model")
+    return json.loads(path.read_text())
 
 
 def check_training_data(counts: dict[str, int], batch_size: int, min_train: int = 8) -> None:

@@ -7,18 +7,9 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .progress import progress_bar  # noqa: F401 (re-exported for callers of viz.progress_bar)
+
 DPI = 80  # small committed notebooks
-
-
-def progress_bar(iterable=None, *, enabled: bool = True, **kwargs):
-    """tqdm.auto's bar (a widget in Jupyter), off when `enabled` is False or CRNN_PROGRESS=0 (set by make run)."""
-    import os
-
-    from tqdm.auto import tqdm
-
-    # A notebook saved by papermill keeps only a widget's first frame ("0%"): make run's notebooks are for reading.
-    off = not enabled or os.environ.get("CRNN_PROGRESS", "1") == "0"
-    return tqdm(iterable, disable=off, mininterval=2.0, **kwargs)
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
@@ -158,6 +149,23 @@ def training_curves(history: dict[str, Sequence[float]]):
     axes[3].set_title("share of steps predicted blank"), axes[3].set_ylim(0, 1.02)
     for ax in axes:
         ax.set_xlabel("epoch")
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_against_minutes(history: dict[str, Sequence[float]], key: str = "folder_word_acc",
+                             title: str = "word accuracy on val_dir"):
+    """`key` (a share per epoch) against training minutes, the best epoch marked: where a long run is heading."""
+    minutes, acc = np.asarray(history["minutes"], float), np.asarray(history[key], float)
+    fig, ax = plt.subplots(figsize=(6, 3), dpi=DPI)
+    ax.plot(minutes, acc * 100, marker=".", lw=1)
+    if len(acc):
+        best = int(np.nanargmax(acc))
+        ax.scatter([minutes[best]], [acc[best] * 100], color="#c44e52", zorder=3,
+                   label=f"best: {acc[best]:.1%} at {minutes[best]:.0f} min")
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("training minutes"), ax.set_ylabel("%"), ax.set_title(title)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 

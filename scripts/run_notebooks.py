@@ -27,10 +27,10 @@ def _is_default(value, default_source: str) -> bool:
 
 
 # What notebook 04 and the end of 03 cost, as a share of notebook 01's time (both scale with the machine's speed):
-# 04 took 66 s against 01's 166 s on session 10's AVX2 machine (0.40), after its lexicon decoder got 13x faster;
-# before that, 0.55 on session 9's (131 s against 236 s) and 0.40 on the Intel one (118 s against 292 s). 0.45 and
-# 30 s on top were the margin; since session 25, 04 also decodes the test split with the language prior (about 7 ms
-# a word, 15 s for 2,000 words), so 45 s.
+# 04 took 66 s against 01's 166 s on a 2-core AMD EPYC with AVX2 only (0.40) once its lexicon decoder was
+# vectorised; with the slower decoder, 0.55 on the same kind of machine (131 s against 236 s) and 0.40 on a 2-core
+# Intel Xeon (118 s against 292 s). 0.45 and 30 s on top were the margin; 04 also decodes the test split with the
+# language prior (about 7 ms a word, 15 s for 2,000 words), so 45 s.
 RESERVE_PER_01_SECOND = 0.45
 RESERVE_SECONDS = 45.0
 
@@ -56,8 +56,12 @@ def cell_timeout(timeout: int, budget_minutes: float = 0.0) -> int | None:
     return max(timeout, int(budget_minutes * 60 + 900)) if budget_minutes > 0 else timeout
 
 
+# What each notebook leaves in run_dir once it has run: with resume=True a notebook whose file exists is skipped.
+DONE_FILES = {"01": "data/dataset.json", "02": "model/config.json"}
+
+
 def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = None, timeout: int = 1800,
-              minutes: float = 0.0, since: float | None = None) -> None:
+              minutes: float = 0.0, since: float | None = None, resume: bool = False) -> None:
     """Run the notebooks in order; params maps a notebook's number ('01') to its parameters.
 
     minutes > 0 bounds the chain, counted from `since` (a time.time() value; default now, `make run` passes its own
@@ -70,6 +74,9 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
     for name in NOTEBOOKS:
         key = name[:2]
         if only and key not in only:
+            continue
+        if resume and key in DONE_FILES and (out_dir / DONE_FILES[key]).is_file():
+            print(f"== {name}: skipped, {DONE_FILES[key]} is there (resume)", flush=True)
             continue
         src = ROOT / "notebooks" / name
         given = {"run_dir": str(run_dir), **params.get(key, {})}
@@ -114,6 +121,8 @@ def main() -> None:
                     help="a parameter for notebook NN, e.g. 03:epochs=2 (value parsed as a Python literal)")
     ap.add_argument("--minutes", type=float, default=0.0,
                     help="end the whole chain within this many minutes by shortening 03's training (0: no limit)")
+    ap.add_argument("--resume", action="store_true",
+                    help="skip 01 and 02 where run_dir already holds their output, so 03 resumes its training")
     ap.add_argument("--since", type=float, help="count --minutes from this Unix time (default: now)")
     ap.add_argument("--timeout", type=int, default=1800,
                     help="seconds one cell may run (default 1800; 0: no limit); notebook 03 gets at least its "
@@ -132,7 +141,8 @@ def main() -> None:
     # The kernels inherit this: no progress widgets, whose saved first frame ("0%") is all a reader of the notebook sees.
     os.environ.setdefault("CRNN_PROGRESS", "0")
     t = time.time()
-    run_chain(args.run_dir, params, args.only, timeout=args.timeout, minutes=args.minutes, since=args.since)
+    run_chain(args.run_dir, params, args.only, timeout=args.timeout, minutes=args.minutes, since=args.since,
+              resume=args.resume)
     print(f"all notebooks done in {time.time() - t:.0f} s; outputs in {args.run_dir}")
 
 

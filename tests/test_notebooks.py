@@ -217,3 +217,44 @@ def test_notebook_skeleton(name):
     assert (ROOT / "notebooks" / name).stat().st_size < 3_000_000
     text = (ROOT / "notebooks" / name).read_text(encoding="utf-8")
     assert not re.findall(r'"(?:/tmp|/home|/root|/Users|/work)/[^"]*"', text), "an absolute machine path is committed"
+
+
+def _labelled_folder(folder, words):
+    """Render `words` (the project's generator draws any characters its fonts have) into folder/labels.tsv."""
+    import cv2
+
+    from crnn_utils.synth import render_words
+
+    folder.mkdir()
+    lines = []
+    for i, (word, img) in enumerate(zip(words, render_words(words, seed=5))):
+        cv2.imwrite(str(folder / f"{i}.png"), img)
+        lines.append(f"{i}.png\t{word}")
+    (folder / "labels.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("alphabet", ["0123456789abcdefghijklmnopqrstuvwxyz", "abcdeéèêàâçñöüßø"])
+def test_the_chain_runs_on_a_users_own_charset(tmp_path, alphabet):
+    """A folder whose labels use only digits and lowercase letters (captcha-like), or letters outside ASCII, runs
+    01 -> 04 with charset="auto": no notebook may assume the seed's characters."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    words = ["".join(rng.choice(list(alphabet), size=rng.integers(3, 7))) for _ in range(240)]
+    _labelled_folder(tmp_path / "crops", words)
+    run_dir = tmp_path / "run"
+    run_chain(str(run_dir), {
+        "01": {"dataset": "folder", "data_dir": str(tmp_path / "crops"), "charset": "auto", "n_train": 200,
+               "n_val": 20, "n_test": 20},
+        "02": {"model_size": "tiny"},
+        "03": {"epochs": 1, "steps_per_epoch": 5, "batch_size": 16, "time_budget_minutes": 2.0},
+        "04": {"n_test": 20, "lexicon_images": 20, "do_export": False},
+    }, timeout=600)
+    info = json.loads((run_dir / "data" / "dataset.json").read_text())
+    assert set(info["charset"]) == set("".join(words)) and info["num_classes"] == len(info["charset"]) + 1
+    metrics = json.loads((run_dir / "eval" / "metrics.json").read_text())
+    assert metrics["greedy"]["n_images"] == 20
+    # The checkpoint is a model on its own: its charset is the run's, not the seed's.
+    from crnn_utils.recognizer import Recognizer
+
+    assert Recognizer.from_model(run_dir / "checkpoints" / "best.keras").charset.chars == info["charset"]

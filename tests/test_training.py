@@ -81,7 +81,7 @@ def test_resume_reaches_same_epoch_count_as_uninterrupted(tmp_path, tiny_shards)
     assert state["epoch"] == 1 and initial_1 == 0 and len(rows_1) == 1
     assert training.resumable_steps(tmp_path / "resumed" / "checkpoints") == STEPS  # where the warp ramp resumes
     assert training.resumable_steps(tmp_path / "nothing_here") == 0
-    (tmp_path / "resumed" / "checkpoints" / "state.json").write_text(json.dumps({"epoch": 1}))  # before session 19
+    (tmp_path / "resumed" / "checkpoints" / "state.json").write_text(json.dumps({"epoch": 1}))  # as older runs wrote it
     assert training.resumable_steps(tmp_path / "resumed" / "checkpoints") == 0
     (tmp_path / "resumed" / "checkpoints" / "state.json").write_text(json.dumps(state))
     _, rows_2, initial_2, note = _fit(tmp_path / "resumed", tiny_shards, epochs=3)
@@ -211,11 +211,11 @@ def test_fused_batch_norms_train_like_keras_and_save_plain_layers(tmp_path):
     # gradients and the moving statistics must agree with Keras's own BatchNormalization; files stay plain Keras.
     # Through a ReLU a gradient is discontinuous: a pre-activation within float32 round-off of zero sends a full-size
     # gradient one way in one model and the other way in the other, so a few entries of the conv kernels' gradients
-    # can differ by far more than round-off. On an AVX-512 Xeon that happened for 4 of 6 initial seeds; on session
-    # 20's AMD EPYC for seed 0 (11 of conv 1's 144 kernel entries off, the worst by 77 %), while the whole gradient
-    # of every variable stayed within 1.7e-3 of Keras's (relative norm; 1e-5 where no unit flips). A wrong gradient
-    # formula, such as batch statistics treated as constants, is off by tens of percent, so each variable's gradient
-    # is compared as a whole. The layer test above checks the fused op value by value, where no ReLU follows.
+    # can differ by far more than round-off. On an AVX-512 Xeon that happened for 4 of 6 initial seeds; on an AMD
+    # EPYC with AVX512-BF16 for seed 0 (11 of conv 1's 144 kernel entries off, the worst by 77 %), while the whole
+    # gradient of every variable stayed within 1.7e-3 of Keras's (relative norm; 1e-5 where no unit flips). A wrong
+    # gradient formula, such as batch statistics treated as constants, is off by tens of percent, so each variable's
+    # gradient is compared as a whole. The layer test above checks the fused op value by value, where no ReLU follows.
     from crnn_utils.model import build_named
 
     keras.utils.set_random_seed(0)

@@ -1,0 +1,131 @@
+"""The command line: `crnn-read` reads word images, `crnn-eval` scores a labelled folder."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Sequence
+
+DEFAULT_RUN_DIR = Path("runs/default")
+
+
+def _model_options(ap: argparse.ArgumentParser) -> None:
+    """--run-dir and --model, shared by both commands."""
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--run-dir", metavar="D", help="read with D/checkpoints/best.keras (a run of the notebooks)")
+    which.add_argument("--model", metavar="FILE", help="a .keras model file written by notebook 03, or 'pretrained'")
+
+
+def load_recognizer(run_dir: str | None = None, model: str | None = None):
+    """(Recognizer, what was loaded): --run-dir, --model, else runs/default when it has a model, else the pretrained one."""
+    from .recognizer import Recognizer
+
+    if run_dir:
+        return Recognizer.from_run_dir(run_dir), f"run {run_dir}"
+    if model == "pretrained":
+        return Recognizer.pretrained(), "the pretrained model"
+    if model:
+        return Recognizer.from_model(model), f"model {model}"
+    if (DEFAULT_RUN_DIR / "checkpoints" / "best.keras").is_file():
+        return Recognizer.from_run_dir(DEFAULT_RUN_DIR), f"run {DEFAULT_RUN_DIR} (the notebooks' default run)"
+    return Recognizer.pretrained(), f"the pretrained model (no model in {DEFAULT_RUN_DIR})"
+
+
+def _fail(message: str) -> int:
+    """Print the error to stderr; exit status 2."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def read_main(argv: Sequence[str] | None = None) -> int:
+    """crnn-read: print path<TAB>text<TAB>confidence for each image (a fourth column names an unreadable file's reason)."""
+    from .ctc import DECODERS
+
+    ap = argparse.ArgumentParser(prog="crnn-read", description="Read the word in each image (a cropped word per "
+                                 "image). Folders are read one level deep.")
+    ap.add_argument("items", nargs="+", metavar="IMAGE_OR_FOLDER")
+    _model_options(ap)
+    ap.add_argument("--decoder", choices=[d for d in DECODERS if d != "lexicon"] + ["lexicon"],
+                    help="default: beam_lm (beam search with an English prior) for Latin charsets, else beam")
+    ap.add_argument("--lexicon", metavar="FILE", help="one word per line, for --decoder lexicon")
+    ap.add_argument("--json", action="store_true", help="one JSON list of {path, text, confidence, error}")
+    args = ap.parse_args(argv)
+    # 1. The model, and which one it is (stderr, so stdout stays the readings).
+    try:
+        recognizer, what = load_recognizer(args.run_dir, args.model)
+        if args.lexicon:
+            from .ctc import build_lexicon
+
+            recognizer.lexicon = build_lexicon(Path(args.lexicon).read_text(encoding="utf-8").split())
+        items = [p for item in args.items for p in _expand(item)]
+        results = recognizer.recognize(items, decoder=args.decoder)
+    except (FileNotFoundError, ValueError) as e:
+        return _fail(str(e))
+    print(f"reading {len(items)} image(s) with {what}", file=sys.stderr)
+    # 2. One line per image, in the order given.
+    rows = [{"path": str(item), "text": r.text, "confidence": round(r.confidence, 4), "error": r.error}
+            for item, r in zip(items, results)]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for row in rows:
+            tail = f"\t{row['error']}" if row["error"] else ""
+            print(f"{row['path']}\t{row['text']}\t{row['confidence']:.3f}{tail}")
+    return 0 if any(r.error is None for r in results) else 1
+
+
+def _expand(item: str) -> list:
+    """A folder -> its images (sorted); anything else as given, so a missing file is reported in its row."""
+    from .recognizer import list_images
+
+    path = Path(item)
+    if not path.is_dir():
+        return [path]
+    found = list_images(path)
+    if not found:
+        raise ValueError(f"no images directly in {item}")
+    return found
+
+
+def eval_main(argv: Sequence[str] | None = None) -> int:
+    """crnn-eval: word accuracy (three protocols) and CER of each decoder on a labelled folder (any layout read_folder takes)."""
+    from .recognizer import score_folder
+
+    ap = argparse.ArgumentParser(prog="crnn-eval", description="Score a labelled folder: word accuracy "
+                                 "(case-sensitive, any case, letters and digits only) and CER per decoder.")
+    ap.add_argument("folder", help="a folder with a label file (labels.tsv: path<TAB>label; see docs/data_formats.md)")
+    _model_options(ap)
+    ap.add_argument("--decoders", nargs="+", default=["greedy", "beam_lm"], choices=["greedy", "beam", "beam_lm"])
+    ap.add_argument("--tesseract", action="store_true", help="also score `tesseract --psm 8` on the same images")
+    ap.add_argument("--json", metavar="PATH", help="also write the full scores (misreads, by height) to PATH")
+    args = ap.parse_args(argv)
+    try:
+        recognizer, what = load_recognizer(args.run_dir, args.model)
+        scores = score_folder(recognizer, args.folder, decoders=args.decoders)
+        if args.tesseract:
+            scores["tesseract"] = _tesseract_scores(args.folder)
+    except (FileNotFoundError, ValueError) as e:
+        return _fail(str(e))
+    n = scores[args.decoders[0]]["n"]
+    print(f"{args.folder}: {n} labelled images, {scores['unreadable']} unreadable (counted wrong); {what}")
+    print(f"{'decoder':<9} {'case-sensitive':>15} {'any case':>9} {'letters+digits':>15} {'± s.e.':>7} {'CER':>6}")
+    for d in args.decoders + (["tesseract"] if args.tesseract else []):
+        m = scores[d]
+        se = math.sqrt(m["word_acc_alnum36"] * (1 - m["word_acc_alnum36"]) / max(1, m["n"]))
+        print(f"{d:<9} {m['word_acc']:>15.1%} {m['word_acc_ci']:>9.1%} {m['word_acc_alnum36']:>15.1%} "
+              f"{se:>7.1%} {m['cer']:>6.3f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"folder": str(args.folder), "model": what, **scores}, indent=1))
+    return 0
+
+
+def _tesseract_scores(folder: str) -> dict:
+    """score() of `tesseract --psm 8` on a labelled folder's images (an image it cannot open reads as empty)."""
+    from . import tesseract
+    from .datasets import read_folder
+    from .metrics import score
+
+    records = read_folder(folder)
+    return score([r.label for r in records], tesseract.read_words([r.path for r in records]))

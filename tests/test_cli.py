@@ -1,0 +1,75 @@
+"""The console scripts, run as a user runs them: crnn-read and crnn-eval in a subprocess."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crnn_utils.charset import Charset
+from crnn_utils.model import build_named
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+BIN = Path(sys.executable).parent
+
+
+def _run(cmd: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    exe = BIN / cmd
+    assert exe.is_file(), f"{exe} missing: install the package (pip install -e .) so its console scripts exist"
+    return subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory) -> Path:
+    """A tiny untrained model that carries the seed charset: enough to exercise the commands."""
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    cs = Charset.seed()
+    build_named("tiny", num_classes=cs.num_classes, chars=cs.chars).save(path)
+    return path
+
+
+def test_help() -> None:
+    for cmd in ("crnn-read", "crnn-eval"):
+        out = _run(cmd, "--help")
+        assert out.returncode == 0 and "--model" in out.stdout and "--run-dir" in out.stdout
+
+
+def test_read_prints_a_line_per_image_and_the_reason_for_a_bad_file(model_file) -> None:
+    out = _run("crnn-read", SAMPLES, "--model", model_file, "--decoder", "greedy")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    files = sorted(p for p in SAMPLES.iterdir() if p.is_file())
+    assert [line.split("\t")[0] for line in lines] == [str(p) for p in files]
+    broken = next(line for line in lines if line.startswith(str(SAMPLES / "broken.jpg")))
+    assert broken.split("\t")[3] == "truncated_image"  # a JPEG header, then nothing: said as such
+    good = [line.split("\t") for line in lines if "broken" not in line]
+    assert all(len(fields) == 3 and 0.0 <= float(fields[2]) <= 1.0 for fields in good)
+    assert f"model {model_file}" in out.stderr
+
+
+def test_read_json_and_the_exit_status(model_file, tmp_path) -> None:
+    out = _run("crnn-read", SAMPLES / "hello.png", SAMPLES / "broken.jpg", "--model", model_file, "--json")
+    rows = json.loads(out.stdout)
+    assert out.returncode == 0 and [r["error"] for r in rows] == [None, "truncated_image"]
+    # Non-zero only when nothing could be read.
+    out = _run("crnn-read", SAMPLES / "broken.jpg", tmp_path / "missing.png", "--model", model_file)
+    assert out.returncode == 1 and len(out.stdout.splitlines()) == 2
+    out = _run("crnn-read", SAMPLES, "--model", tmp_path / "none.keras")
+    assert out.returncode == 2 and "none.keras not found" in out.stderr
+
+
+def test_read_without_a_model_option_says_which_model_it_uses(tmp_path) -> None:
+    out = _run("crnn-read", SAMPLES / "hello.png", cwd=tmp_path)  # no runs/default here
+    assert out.returncode == 0, out.stderr
+    assert "the pretrained model (no model in runs/default)" in out.stderr
+
+
+def test_eval_prints_three_protocols_and_cer_per_decoder(model_file, tmp_path) -> None:
+    out = _run("crnn-eval", SAMPLES, "--model", model_file, "--decoders", "greedy", "beam", "--json", tmp_path / "s.json")
+    assert out.returncode == 0, out.stderr
+    assert "case-sensitive" in out.stdout and "letters+digits" in out.stdout and "CER" in out.stdout
+    assert [line.split()[0] for line in out.stdout.splitlines()[2:]] == ["greedy", "beam"]
+    scores = json.loads((tmp_path / "s.json").read_text())
+    n = len([p for p in SAMPLES.iterdir() if p.is_file()])
+    assert scores["greedy"]["n"] == n and scores["unreadable"] == 1
