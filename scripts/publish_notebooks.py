@@ -26,7 +26,7 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook without injected parameters, widget state and object addresses, its cells numbered from 1."""
+    """The notebook without injected parameters, widget state, per-cell timings and object addresses, its cells numbered from 1."""
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     if "papermill" in nb.metadata:
         nb.metadata.papermill["parameters"] = {}
@@ -35,8 +35,12 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             if isinstance(path, str) and Path(path).is_absolute():
                 nb.metadata.papermill[key] = "/".join(Path(path).parts[-3:])
     nb.metadata.pop("widgets", None)
+    nb.metadata.get("papermill", {}).pop("start_time", None), nb.metadata.get("papermill", {}).pop("end_time", None)
+    nb.metadata.get("papermill", {}).pop("duration", None)
     count = 0
     for cell in nb.cells:
+        for key in ("execution", "papermill"):  # timestamps and durations: they change on every run
+            cell.metadata.pop(key, None)
         if cell.cell_type != "code":
             continue
         if cell.get("execution_count") is not None:

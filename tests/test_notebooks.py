@@ -217,6 +217,8 @@ def test_notebook_skeleton(name):
     assert (ROOT / "notebooks" / name).stat().st_size < 3_000_000
     text = (ROOT / "notebooks" / name).read_text(encoding="utf-8")
     assert not re.findall(r'"(?:/tmp|/home|/root|/Users|/work)/[^"]*"', text), "an absolute machine path is committed"
+    assert not [c for c in nb.cells if "execution" in c.metadata or "papermill" in c.metadata], \
+        "per-cell timings are committed: publish with scripts/publish_notebooks.py"
 
 
 def _labelled_folder(folder, words):
