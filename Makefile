@@ -43,7 +43,7 @@ test: $(STAMP)
 	$(PY) -m pytest tests
 
 test-fast: $(STAMP)
-	$(PY) -m pytest tests -m "not slow"
+	$(PY) -m pytest tests -m "not slow and not training"
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

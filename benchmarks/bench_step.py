@@ -9,7 +9,7 @@ The four models get the same weights and one in-memory batch, and their steps ar
 (a b c d a b c d ...), so a machine whose speed drifts over seconds or minutes slows all four alike. Reports the
 median images/s of each and its interquartile range. On a CPU without either, bf16_convs measures how much slower
 bfloat16 is there (which is why mixed_precision="auto" keeps float32 on such CPUs). Usage:
-  python benchmarks/bench_step.py [--model-size cpu] [--batch-size 32] [--steps 80] [--out PATH]
+  python benchmarks/bench_step.py [--model-size cpu] [--batch-size 32] [--steps 80] [--op-determinism] [--out PATH]
 Writes benchmarks/results/MACHINE/step_kernels.json (one entry per model size; other sizes already there are kept).
 `make bench` runs it for the cpu (80 steps) and half (30 steps) sizes.
 """
@@ -99,11 +99,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model-size", default="cpu")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=80, help="timed steps per variant")
+    parser.add_argument("--op-determinism", action="store_true",
+                        help="force deterministic TensorFlow kernels (notebook 03's op_determinism); saved under SIZE_op_determinism")
     parser.add_argument("--out", type=Path, help="default benchmarks/results/MACHINE/step_kernels.json")
     args = parser.parse_args(argv)
     args.out = args.out or machine_dir() / "step_kernels.json"
 
     import crnn_utils  # noqa: F401  (quiets TensorFlow's start-up logs)
+
+    if args.op_determinism:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
     result = measure(args.model_size, args.batch_size, args.steps)
     for name, r in result.items():
@@ -112,7 +119,9 @@ def main(argv: list[str] | None = None) -> None:
     data = json.loads(args.out.read_text()) if args.out.is_file() else {}
     from crnn_utils.training import cpu_has_bf16
 
-    data[args.model_size] = {"batch_size": args.batch_size, "steps": args.steps,
+    data[args.model_size + ("_op_determinism" if args.op_determinism else "")] = {
+                             "batch_size": args.batch_size, "steps": args.steps,
+                             "op_determinism": args.op_determinism,
                              "machine": {**cpu_info(), "bf16": cpu_has_bf16()},
                              "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "variants": result}
     args.out.parent.mkdir(parents=True, exist_ok=True)

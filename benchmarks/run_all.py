@@ -44,6 +44,8 @@ BENCHES = [
     ("pipeline-seed", "pipeline", "bench_pipeline.py", ["--model-size", "seed"], ["--quick"]),
     ("step-cpu", "step", "bench_step.py", ["--model-size", "cpu", "--steps", "80"], ["--steps", "3"]),
     ("step-half", "step", "bench_step.py", ["--model-size", "half", "--steps", "30"], ["--steps", "3"]),
+    ("step-half-deterministic", "step", "bench_step.py", ["--model-size", "half", "--steps", "30", "--op-determinism"],
+     ["--steps", "3", "--op-determinism"]),
     ("recognizer", "recognizer", "bench_recognizer.py", [],
      ["--words", "16", "--slow-words", "2", "--batch1-words", "4", "--repeats", "1", "--budget-s", "1"]),
     ("annotations", "annotations", "bench_annotations.py", [], ["--lines", "200000", "--small", "50000"]),

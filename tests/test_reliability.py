@@ -15,6 +15,8 @@ from crnn_utils.charset import Charset
 from crnn_utils.model import build_named, model_spec
 from crnn_utils.recognizer import Recognizer
 
+pytestmark = pytest.mark.training  # the training tier: `pytest -m "not training"` skips it
+
 CS = Charset.seed()
 
 # What notebook 03 does in miniature, as a script: shards -> augmented tf.data -> the tiny model -> N steps.

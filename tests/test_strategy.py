@@ -3,6 +3,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.training  # the training tier: `pytest -m "not training"` skips it
+
 
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path, tiny_shards):
     script = textwrap.dedent(f"""

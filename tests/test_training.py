@@ -11,6 +11,8 @@ import tensorflow as tf
 from crnn_utils import datasets, training
 from crnn_utils.charset import Charset
 
+pytestmark = pytest.mark.training  # the training tier: `pytest -m "not training"` skips it
+
 CS = Charset.seed()
 BATCH, MAX_LEN, STEPS = 16, 16, 2
 
