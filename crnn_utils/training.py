@@ -207,6 +207,14 @@ def transfer_weights(source: keras.Model, target: keras.Model) -> list[str]:
 
 # ---- callbacks -------------------------------------------------------------------------------------
 
+def batched(forward, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """forward(tf batch) over in-memory images, batch_size at a time, as one float32 array."""
+    import tensorflow as tf
+
+    chunks = [forward(tf.constant(images[i:i + batch_size])) for i in range(0, len(images), batch_size)]
+    return np.concatenate([np.asarray(c) for c in chunks]).astype(np.float32)
+
+
 class DecodedMetrics(keras.callbacks.Callback):
     """Each epoch, on in-memory validation images: val_loss, greedy word accuracy, CER, blank share, LR, minutes.
 
@@ -234,9 +242,7 @@ class DecodedMetrics(keras.callbacks.Callback):
 
         if self._forward is None:
             self._forward = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
-        chunks = [self._forward(tf.constant(self.images[i:i + self.batch_size]))
-                  for i in range(0, len(self.images), self.batch_size)]
-        return np.concatenate([np.asarray(c) for c in chunks]).astype(np.float32)
+        return batched(self._forward, self.images, self.batch_size)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs if logs is not None else {}
@@ -271,14 +277,15 @@ class FolderAccuracy(keras.callbacks.Callback):
                  batch_size: int = 256, verbose: bool = True) -> None:
         super().__init__()
         self.act, self.images, self.labels, self.charset = act_model, images, labels, charset
-        self.batch_size, self.verbose = batch_size, verbose
+        self.batch_size, self.verbose, self._forward = batch_size, verbose, None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         import tensorflow as tf
 
         logs = logs if logs is not None else {}
-        probs = np.concatenate([np.asarray(self.act(tf.constant(self.images[i:i + self.batch_size]), training=False))
-                                for i in range(0, len(self.images), self.batch_size)])
+        if self._forward is None:
+            self._forward = tf.function(lambda x: self.act(x, training=False), reduce_retracing=True)
+        probs = batched(self._forward, self.images, self.batch_size)
         logs["folder_word_acc"] = word_accuracy_alnum(self.labels, greedy_texts(probs, self.charset))
         if self.verbose:
             print(f"epoch {epoch + 1}: {logs['folder_word_acc']:.1%} of the {len(self.labels)} folder words "
