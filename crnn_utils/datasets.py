@@ -97,6 +97,53 @@ def prepare_split(
     return stats
 
 
+class Source:
+    """Where a run's words come from, split by split: an MJSynth folder (the renderer's or the real archive), streamed,
+    or a labelled folder in any layout read_folder takes, shuffled once into train, val and test."""
+
+    def __init__(self, kind: str, source_dir: str | Path, n_val: int = 0, n_test: int = 0, seed: int = 0) -> None:
+        self.kind, self.dir = kind, Path(source_dir)
+        self.reader_stats = PrepareStats()  # a folder's label lines that name no image, its images without a label
+        self.splits: dict[str, list[Record]] | None = None
+        if kind in ("synthetic", "mjsynth"):
+            self.layout = check_mjsynth_dir(source_dir)  # not an MJSynth folder: one error naming what it lacks
+        else:
+            self.splits = split_records(read_folder(source_dir, self.reader_stats), n_val, n_test, seed)
+
+    def describe(self) -> str:
+        """One line: the files found, or the labels' origin and the images per split."""
+        if self.splits is None:
+            return "MJSynth layout: " + ", ".join(sorted(p.name for p in self.layout.values()))
+        return (f"labels from {self.reader_stats.source} | {({k: len(v) for k, v in self.splits.items()})} labelled "
+                f"images | not usable: {dict(self.reader_stats.skipped)}")
+
+    def records(self, split: str, stats: PrepareStats | None = None, seen: dict | None = None) -> Iterator[Record]:
+        """One split's Records; an MJSynth image that an earlier split given the same `seen` listed is skipped."""
+        if self.splits is not None:
+            return iter(self.splits[split])
+        return read_mjsynth(self.dir, split, stats=stats, seen=seen)
+
+
+def prepare_splits(source: Source, charset: Charset, out_dir: str | Path, limits: dict[str, int], time_steps: int = 31,
+                   width: int = IMG_WIDTH, max_stretch: float = MAX_STRETCH) -> dict[str, PrepareStats]:
+    """prepare_split for every split with a limit above 0 (no test image is also a training one); one error when
+    the train or val split kept nothing."""
+    stats: dict[str, PrepareStats] = {}
+    listed: dict = {}  # every split's MJSynth paths
+    for split in SPLITS:
+        if not limits.get(split):
+            continue
+        counted = PrepareStats()  # malformed annotation lines, counted by the reader
+        stats[split] = prepare_split(source.records(split, counted, listed), charset, out_dir, split,
+                                     time_steps=time_steps, width=width, limit=limits[split], max_stretch=max_stretch,
+                                     root=source.dir)
+        stats[split].merge(counted)
+    if "train" in stats:
+        stats["train"].merge(source.reader_stats)  # a folder's reading problems, counted once, under train
+    check_prepared(stats)
+    return stats
+
+
 def check_prepared(stats: dict[str, PrepareStats]) -> None:
     """Raise one line when the train or val split kept no image: how many were seen, the main reason, what to do."""
     for split in ("train", "val"):

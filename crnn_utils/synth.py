@@ -20,35 +20,76 @@ _FONT_DENYLIST = ("LastResort", "MathTeX", "cmex", "cmsy", "cmmi", "STIXNonUni",
 
 @lru_cache(maxsize=1)
 def available_fonts() -> dict[str, list[str]]:
-    """Every usable font file, grouped by family: matplotlib's, font-* packages', packaged font bytes, system fonts."""
+    """Every usable face, grouped by family: matplotlib's, font-*/fontpkg-* packages', packaged font bytes, system
+    fonts. A face is a file path, or "path#Instance" for a named weight of a variable font."""
     import matplotlib
     from fontTools.ttLib import TTFont
 
-    # 1. Candidate files from the three places fonts live.
+    # 1. Candidate files from the places fonts live.
     roots = [os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")]
-    roots += glob.glob(os.path.join(sys.prefix, "lib*", "python3*", "site-packages", "font_*", "files"))
+    for pattern in ("font_*", "fontpkg_*"):  # pimoroni's font-* packages, one Google Fonts family per fontpkg-*
+        roots += glob.glob(os.path.join(sys.prefix, "lib*", "python3*", "site-packages", pattern, "files"))
     roots += ["/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.fonts")]
     roots += [str(_unpack_packaged_fonts())]
     files: dict[str, str] = {}
     for root in roots:
-        for path in glob.glob(os.path.join(root, "**", "*.[ot]tf"), recursive=True):
+        for path in sorted(glob.glob(os.path.join(root, "**", "*.[ot]tf"), recursive=True)):
             stem = Path(path).stem
             if any(bad in stem for bad in _FONT_DENYLIST) or stem in files:
                 continue  # one file per face (the .ttf and .otf of a face are the same drawing)
             files[stem] = os.path.realpath(path)
-    # 2. Keep faces whose character map covers the seed charset; group by family.
+    # 2. Keep faces whose character map covers the seed charset and that draw lower case; group by family.
     need = [ord(c) for c in string.ascii_letters + string.digits]
     families: dict[str, list[str]] = defaultdict(list)
     for stem, path in sorted(files.items()):
         try:
-            cmap = TTFont(path, lazy=True, fontNumber=0).getBestCmap() or {}
+            font = TTFont(path, lazy=True, fontNumber=0)
+            cmap = font.getBestCmap() or {}
+            variable = "fvar" in font
         except Exception:
             continue
-        if all(c in cmap for c in need):
-            family = stem.split("-")[0]
-            family = "STIXGeneral" if family.startswith("STIX") else "ComputerModern" if family.startswith("cm") else family
-            families[family].append(path)
-    return dict(families)
+        if not all(c in cmap for c in need) or _draws_caps_only(path):
+            continue
+        family = stem.split("-")[0].split("[")[0]
+        family = "STIXGeneral" if family.startswith("STIX") else "ComputerModern" if family.startswith("cm") else family
+        families[family] += _weights(path) if variable else [path]
+    return {f: faces for f, faces in families.items() if faces}
+
+
+def _weights(path: str) -> list[str]:
+    """A variable font's named instances as "path#Name", without the hairline weights a sign never uses."""
+    try:
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in _font(path, 32).get_variation_names()]
+    except Exception:  # Pillow built without variable-font support: the default instance only
+        return [path]
+    keep = [n for n in names if not any(thin in n.replace(" ", "") for thin in ("Thin", "ExtraLight", "Hairline"))]
+    return [f"{path}#{n}" for n in keep] or [path]
+
+
+def _draws_caps_only(path: str) -> bool:
+    """True for a face that draws lower case as capitals or small caps (Bebas Neue, Bungee): its label would lie.
+    Each of a, e, g, r is compared with its capital, both cropped to their ink and scaled to one size."""
+    from PIL import Image, ImageDraw
+
+    def glyph(c: str) -> np.ndarray | None:
+        im = Image.new("L", (120, 120), 0)
+        ImageDraw.Draw(im).text((20, 10), c, font=_font(path, 64), fill=255)
+        a = np.asarray(im) > 127
+        rows, cols = np.flatnonzero(a.any(1)), np.flatnonzero(a.any(0))
+        if not len(rows):
+            return None
+        return cv2.resize(a[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].astype(np.uint8), (24, 24)) > 0
+
+    try:
+        same = 0
+        for c in "aegr":
+            low, cap = glyph(c), glyph(c.upper())
+            if low is None or cap is None:
+                return True
+            same += (low & cap).sum() / max(1, (low | cap).sum()) > 0.75
+    except Exception:
+        return True
+    return same >= 3
 
 
 # Fonts shipped as bytes inside Python packages: pymupdf-fonts' text faces (its key -> our file stem) and Pillow's own
@@ -146,6 +187,15 @@ class SynthConfig:
     output_height: int = 32         # images are written 32 px high like MJSynth's
     p_clean: float = 0.2            # plain, well-contrasted words (printed labels, screens): they also end the CTC plateau sooner
     p_tight: float = 0.5            # crop to the ink, as word boxes in photos are drawn: "ocean" is then x-height tall
+    case_mix: tuple[float, float, float] = (0.25, 0.25, 0.5)  # lexicon words in UPPER, Capitalised, lower case
+    p_punctuation: float = 0.0      # drawn punctuation the label leaves out ("IT'S" labelled ITS), as real crops have
+    p_wide_spacing: float = 0.0     # letters tracked far apart ("B L A C K"), as on signs
+    p_lines: float = 0.0            # parts of the text lines above and below at the crop's edges
+    p_elastic: float = 0.0          # a smooth random elastic distortion of the letters
+    perspective: float = 0.1        # spread of each corner's perspective jitter, as a share of the height
+    jpeg_quality: tuple[int, int] = (30, 96)  # the range of the final JPEG quality
+    edge_margin: tuple[float, float] = (0.02, 0.3)  # tight crops' left and right margins, in ink heights (< 0 cuts ink)
+    p_bold: float = 0.0             # strokes thickened and the word condensed, like display faces (Impact) on signs
 
 
 class SyntheticWords:
@@ -177,8 +227,8 @@ class SyntheticWords:
             # Half the draws from the 5,000 most common words, half from the whole lexicon (long tail).
             top = 5_000 if rng.random() < 0.5 else len(self.words)
             word = self.words[int(rng.integers(0, min(top, len(self.words))))]
-            case = rng.random()
-            word = word.upper() if case < 0.25 else word.capitalize() if case < 0.5 else word.lower()
+            case, (upper, capital, _) = rng.random(), cfg.case_mix
+            word = word.upper() if case < upper else word.capitalize() if case < upper + capital else word.lower()
         word = "".join(c for c in word if c in self.charset)[: cfg.max_len]
         return word or "a"
 
@@ -194,13 +244,20 @@ class SyntheticWords:
         cfg = self.config
         if rng.random() < cfg.p_clean:  # a clean sample: same fonts and geometry, none of the hard effects
             cfg = SynthConfig(**{**cfg.__dict__, "p_photo_background": 0.0, "p_border": 0.0, "p_shadow": 0.0,
-                                 "p_curve": 0.0, "p_neighbours": 0.0, "p_low_res": 0.0, "p_perspective": 0.2})
+                                 "p_curve": 0.0, "p_neighbours": 0.0, "p_low_res": 0.0, "p_perspective": 0.2,
+                                 "p_lines": 0.0, "p_elastic": 0.0})
         # 1. Text mask at a random resolution (small sizes come out blocky, like distant signs).
         family = self.families[int(rng.integers(len(self.families)))]
         font_path = self.fonts[family][int(rng.integers(len(self.fonts[family])))]
         size = int(rng.integers(14, 30)) if rng.random() < cfg.p_low_res else int(rng.integers(30, 64))
         stroke = int(rng.integers(1, max(2, size // 12))) if rng.random() < cfg.p_border else 0
-        mask, outline = _text_mask(word, font_path, size, float(rng.uniform(-0.05, 0.25)), stroke, rng)
+        shown = _punctuated(word, rng) if cfg.p_punctuation and rng.random() < cfg.p_punctuation else word
+        spacing = float(rng.uniform(-0.05, 0.25))
+        if cfg.p_wide_spacing and rng.random() < cfg.p_wide_spacing:
+            spacing = float(rng.uniform(0.6, 3.0))
+        mask, outline = _text_mask(shown, font_path, size, spacing, stroke, rng)
+        if cfg.p_bold and rng.random() < cfg.p_bold:
+            mask, outline = _embolden(mask, outline, size, rng)
         # 2. Neighbouring letters at the edges sometimes, as crops from a detector include them.
         if rng.random() < cfg.p_neighbours:
             mask, outline = _add_neighbours(mask, outline, font_path, size, rng, self.charset)
@@ -208,7 +265,9 @@ class SyntheticWords:
         mask, outline = _warp(mask, outline, rng, cfg)
         # 4. Most real crops hug the letters; the font's line box leaves room for ascenders a word may not have.
         if rng.random() < cfg.p_tight:
-            mask, outline = _crop_to_ink(mask, outline, rng)
+            mask, outline = _crop_to_ink(mask, outline, rng, cfg.edge_margin)
+        if cfg.p_lines and rng.random() < cfg.p_lines:
+            mask, outline = _add_lines(mask, outline, font_path, size, rng, self.charset)
         h, w = mask.shape
         # 5. Colours: background photo or flat/gradient colour; text colour with random contrast.
         bg = _background(h, w, rng, cfg)
@@ -228,7 +287,7 @@ class SyntheticWords:
         out_h = cfg.output_height
         out_w = max(4, int(round(w * out_h / h)))
         img = cv2.resize(np.clip(img, 0, 255).astype(np.uint8), (out_w, out_h), interpolation=cv2.INTER_AREA)
-        q = int(rng.integers(30, 96))
+        q = int(rng.integers(*cfg.jpeg_quality))
         ok, enc = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
         return cv2.imdecode(enc, cv2.IMREAD_UNCHANGED) if ok else img
 
@@ -242,11 +301,16 @@ class SyntheticWords:
 
 # ---- drawing helpers ----------------------------------------------------------------------------
 
-@lru_cache(maxsize=512)
-def _font(path: str, size: int):
+@lru_cache(maxsize=2048)
+def _font(face: str, size: int):
+    """A Pillow font for a face of available_fonts() ("path" or "path#Instance") at a size."""
     from PIL import ImageFont
 
-    return ImageFont.truetype(path, size)
+    path, _, instance = face.partition("#")
+    font = ImageFont.truetype(path, size)
+    if instance:
+        font.set_variation_by_name(instance)
+    return font
 
 
 def _text_mask(word: str, font_path: str, size: int, spacing: float, stroke: int,
@@ -316,7 +380,7 @@ def _warp(mask, outline, rng, cfg: SynthConfig):
     dst = np.float32(dst)
     # 2. Perspective: jitter each corner by a share of the height.
     if rng.random() < cfg.p_perspective:
-        dst += rng.normal(0, 0.1 * h, dst.shape).astype(np.float32)
+        dst += rng.normal(0, cfg.perspective * h, dst.shape).astype(np.float32)
     x0, y0 = dst.min(0)
     x1, y1 = dst.max(0)
     dst -= np.float32([x0, y0])
@@ -333,7 +397,63 @@ def _warp(mask, outline, rng, cfg: SynthConfig):
         ys = ys + (amp * np.sin(2 * np.pi * xs / period + phase)).astype(np.float32)
         remap = lambda m: None if m is None else cv2.remap(m, xs, ys, cv2.INTER_LINEAR, borderValue=0)
         mask, outline = remap(mask), remap(outline)
+    # 4. Elastic: letters bent by a smooth random displacement field (hand-painted and warped signs).
+    if cfg.p_elastic and rng.random() < cfg.p_elastic:
+        H, W = mask.shape
+        sigma, amp = H * rng.uniform(0.15, 0.35), H * rng.uniform(0.02, 0.06)
+        field = [cv2.GaussianBlur(rng.normal(0, 1, (H, W)).astype(np.float32), (0, 0), sigma) for _ in range(2)]
+        field = [f / (np.abs(f).max() + 1e-6) * amp for f in field]
+        xs, ys = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
+        remap = lambda m: None if m is None else cv2.remap(m, xs + field[0], ys + field[1], cv2.INTER_LINEAR,
+                                                           borderValue=0)
+        mask, outline = remap(mask), remap(outline)
     return mask, outline
+
+
+_LEADING, _TRAILING = ("\"", "'", "(", "$", "#"), (",", ".", ":", ";", "!", "?", "'", "\"", ")", "-")
+
+
+def _punctuated(word: str, rng: np.random.Generator) -> str:
+    """`word` as a sign may print it: with a trailing comma or colon, a leading quote or $, or an apostrophe."""
+    u = rng.random()
+    if u < 0.55:
+        return word + _TRAILING[int(rng.integers(len(_TRAILING)))]
+    if u < 0.8:
+        return _LEADING[int(rng.integers(len(_LEADING)))] + word
+    if len(word) > 2:  # it's, India's, o'clock
+        cut = len(word) - 1 if rng.random() < 0.6 else int(rng.integers(1, len(word)))
+        return word[:cut] + "'" + word[cut:]
+    return word + "."
+
+
+def _add_lines(mask, outline, font_path, size, rng, charset):
+    """Rows of other text lines cut by the crop's top and/or bottom edge, as word boxes on signs and pages take them."""
+    h, w = mask.shape
+    parts, top_rows = [], 0
+    for where in ("above", "below"):
+        if rng.random() < 0.6:
+            n = max(2, int(w / max(1, size * 0.55)))
+            frag = "".join(charset[i] for i in rng.integers(0, len(charset), n))
+            m, _ = _text_mask(frag, font_path, int(size * rng.uniform(0.6, 1.1)), 0.0, 0, rng)
+            m = _crop_to_ink(m, None, rng)[0] if m.max() > 0 else m
+            m = cv2.resize(m, (w, max(2, m.shape[0])), interpolation=cv2.INTER_AREA)
+            keep = max(1, int(h * rng.uniform(0.08, 0.3)))
+            gap = np.zeros((max(0, int(h * rng.uniform(0.0, 0.15))), w), np.float32)
+            if where == "above":
+                parts.append(np.concatenate([m[-keep:], gap]))
+                top_rows = parts[-1].shape[0]
+            else:
+                parts.append(np.concatenate([gap, m[:keep]]))
+    if not parts:
+        return mask, outline
+    above = parts[0] if top_rows else np.zeros((0, w), np.float32)
+    below = parts[-1] if len(parts) == 2 or not top_rows else np.zeros((0, w), np.float32)
+    new = np.concatenate([above, mask, below])
+    if outline is not None:
+        o = np.zeros_like(new)
+        o[top_rows:top_rows + h] = outline
+        outline = o
+    return new, outline
 
 
 def _shifted(m: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -345,18 +465,35 @@ def _shifted(m: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-def _crop_to_ink(mask, outline, rng):
-    """Crop the masks to the drawn ink (outline included), then add margins of 0-12 % (top, bottom) and 2-30 %
-    (left, right) of the ink's height."""
+def _crop_to_ink(mask, outline, rng, edge_margin: tuple[float, float] = (0.02, 0.3)):
+    """Crop the masks to the drawn ink (outline included), then add margins of 0-12 % (top, bottom) and `edge_margin`
+    (left, right) of the ink's height; a negative margin cuts into the first or last letter, as tight boxes do."""
     ink = mask if outline is None else np.maximum(mask, outline)
     rows, cols = np.flatnonzero(ink.max(1) > 0.1), np.flatnonzero(ink.max(0) > 0.1)
     if not len(rows):
         return mask, outline
     ink_h = rows[-1] - rows[0] + 1
-    pad = ((int(ink_h * rng.uniform(0.0, 0.12)), int(ink_h * rng.uniform(0.0, 0.12))),
-           (int(ink_h * rng.uniform(0.02, 0.3)), int(ink_h * rng.uniform(0.02, 0.3))))
-    cut = lambda m: None if m is None else np.pad(m[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], pad)
+    top, bottom = int(ink_h * rng.uniform(0.0, 0.12)), int(ink_h * rng.uniform(0.0, 0.12))
+    left, right = int(ink_h * rng.uniform(*edge_margin)), int(ink_h * rng.uniform(*edge_margin))
+    c0, c1 = cols[0] + max(0, -left), cols[-1] + 1 - max(0, -right)
+    if c1 - c0 < 2:  # never cut a word away
+        c0, c1 = cols[0], cols[-1] + 1
+    pad = ((top, bottom), (max(0, left), max(0, right)))
+    cut = lambda m: None if m is None else np.pad(m[rows[0]:rows[-1] + 1, c0:c1], pad)
     return cut(mask), cut(outline)
+
+
+def _embolden(mask, outline, size, rng):
+    """Thicker strokes (a dilation of 4-10 % of the font size) and a word condensed to 65-95 % of its width."""
+    k = max(2, int(size * rng.uniform(0.04, 0.1)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    factor = rng.uniform(0.65, 0.95)
+    def shape(m):
+        if m is None:
+            return None
+        m = cv2.dilate(m, kernel)
+        return cv2.resize(m, (max(2, int(m.shape[1] * factor)), m.shape[0]), interpolation=cv2.INTER_AREA)
+    return shape(mask), shape(outline)
 
 
 def _background(h: int, w: int, rng: np.random.Generator, cfg: SynthConfig) -> np.ndarray:

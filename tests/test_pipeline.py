@@ -177,3 +177,30 @@ def test_split_records_is_seeded_partition() -> None:
     assert sorted(a["train"] + a["val"] + a["test"], key=records.index) == records
     with pytest.raises(ValueError, match="cannot take n_val=60 \\+ n_test=50 images out of the 100 labelled ones.*n_val=10, n_test=10"):
         split_records(records, 60, 50, seed=0)
+
+
+def test_source_and_prepare_splits_on_an_mjsynth_folder(mjsynth: Path, tmp_path: Path) -> None:
+    from crnn_utils.datasets import Source, prepare_splits
+
+    source = Source("mjsynth", mjsynth)
+    assert source.describe().startswith("MJSynth layout: annotation_")
+    stats = prepare_splits(source, Charset.seed(), tmp_path, {"train": 100, "val": 100, "test": 0})
+    assert set(stats) == {"train", "val"}  # a limit of 0 skips the split
+    assert stats["train"].used == len(GOOD) and dict(stats["train"].skipped) == EXPECTED_SKIPS
+    assert not shard_paths(tmp_path, "test")
+
+
+def test_source_splits_a_folder_once_and_counts_its_reading_problems_under_train(tmp_path: Path) -> None:
+    from crnn_utils.datasets import Source, prepare_splits
+
+    words = [f"word{i}" for i in range(12)]
+    write_images(tmp_path / "in", [f"{w}.png" for w in words])
+    (tmp_path / "in" / "labels.tsv").write_text("".join(f"{w}.png\t{w}\n" for w in words) + "a line with no tab\n")
+    source = Source("folder", tmp_path / "in", n_val=3, n_test=2, seed=0)
+    assert {k: len(v) for k, v in source.splits.items()} == {"train": 7, "val": 3, "test": 2}
+    assert "labels.tsv" in source.describe()
+    stats = prepare_splits(source, Charset.seed(), tmp_path / "out", {"train": 100, "val": 100, "test": 100})
+    assert sum(st.used for st in stats.values()) == 12
+    assert dict(stats["train"].skipped) == {"malformed_annotation": 1} and not stats["val"].skipped  # counted once
+    with pytest.raises(ValueError, match="none of the"):  # a charset none of the labels fit: one clear error
+        prepare_splits(source, Charset("xyz"), tmp_path / "out2", {"train": 100, "val": 100, "test": 0})

@@ -23,12 +23,41 @@ def gen():
 
 def test_available_fonts():
     fonts = available_fonts()
-    assert len(fonts) >= 10
-    assert {"DejaVuSans", "FiraGO", "Ubuntu", "Aileron"} <= set(fonts)
+    assert len(fonts) >= 50  # 22 families from matplotlib, font-* and pymupdf-fonts; 36 from fontpkg-* (Google Fonts)
+    assert {"DejaVuSans", "FiraGO", "Ubuntu", "Aileron", "Oswald", "Anton", "LibreBaskerville", "RobotoSlab"} <= set(fonts)
     assert any("matplotlib" in p and p.endswith("DejaVuSans.ttf") for p in fonts["DejaVuSans"])
-    for family, paths in fonts.items():
-        assert paths, family
-        assert all(Path(p).is_file() and p.lower().endswith((".ttf", ".otf")) for p in paths)
+    for family, faces in fonts.items():
+        assert faces, family
+        for face in faces:
+            path = face.partition("#")[0]
+            assert Path(path).is_file() and path.lower().endswith((".ttf", ".otf")), face
+    assert not {"BebasNeue", "Bungee"} & set(fonts)  # caps-only faces: their lower-case labels would lie
+
+
+def test_variable_fonts_give_their_named_weights_but_not_hairlines():
+    from crnn_utils.synth import _font
+
+    oswald = available_fonts()["Oswald"]
+    weights = {face.partition("#")[2] for face in oswald}
+    assert {"Light", "Regular", "Bold"} <= weights and "ExtraLight" not in weights
+    ink = {w: float(np.asarray(_font(next(f for f in oswald if f.endswith("#" + w)), 40).getmask("Hamburg")).sum())
+           for w in ("Light", "Bold")}
+    assert ink["Bold"] > 1.5 * ink["Light"]  # the instance is really drawn, not the default weight
+
+
+def test_a_face_drawing_capitals_for_lower_case_is_recognised(tmp_path):
+    from fontTools.ttLib import TTFont
+
+    from crnn_utils.synth import _draws_caps_only
+
+    plain = next(p for p in available_fonts()["DejaVuSans"] if p.endswith("DejaVuSans.ttf"))
+    font = TTFont(plain)
+    for table in font["cmap"].tables:
+        if table.isUnicode():
+            for c in string.ascii_lowercase:  # every lower-case letter drawn with its capital's glyph
+                table.cmap[ord(c)] = table.cmap[ord(c.upper())]
+    font.save(tmp_path / "CapsOnly.ttf")
+    assert _draws_caps_only(str(tmp_path / "CapsOnly.ttf")) and not _draws_caps_only(plain)
 
 
 def test_packaged_fonts_are_unpacked_once_into_the_cache(tmp_path, monkeypatch):
@@ -181,3 +210,55 @@ def test_progress_bars_obey_crnn_progress(monkeypatch):
     assert progress_bar(total=3, enabled=False).disable
     monkeypatch.setenv("CRNN_PROGRESS", "0")  # what make run sets for its kernels
     assert progress_bar(total=3).disable
+
+
+def test_default_levers_leave_the_generator_unchanged():
+    # The levers screened on real crops draw random numbers only when switched on: the same seed renders the same
+    # words as a config without them (here: every lever at its off value, given explicitly).
+    off = SynthConfig(p_punctuation=0.0, p_wide_spacing=0.0, p_lines=0.0, p_elastic=0.0, p_bold=0.0)
+    a, b = SyntheticWords(seed=4, config=off), SyntheticWords(seed=4, config=SynthConfig(**{**off.__dict__}))
+    for i in range(5):
+        assert np.array_equal(a.render(i)[0], b.render(i)[0])
+
+
+@pytest.mark.parametrize("lever", ["p_punctuation", "p_wide_spacing", "p_lines", "p_elastic", "p_bold"])
+def test_each_lever_changes_the_images_but_not_the_labels(lever):
+    base = SyntheticWords(seed=2, config=SynthConfig(p_clean=0.0))
+    on = SyntheticWords(seed=2, config=SynthConfig(p_clean=0.0, **{lever: 1.0}))
+    changed = 0
+    for i in range(6):
+        (img0, w0), (img1, w1) = base.render(i), on.render(i)
+        assert w0 == w1 and set(w1) <= ALNUM  # drawn punctuation, lines and spacing never enter the label
+        changed += img0.shape != img1.shape or not np.array_equal(img0, img1)
+    assert changed >= 5
+
+
+def test_case_mix_sets_the_share_of_upper_case_words():
+    def upper_share(mix):
+        gen = SyntheticWords(seed=1, config=SynthConfig(case_mix=mix, p_random_string=0.0, p_number=0.0))
+        words = [gen.text(np.random.default_rng([1, i])) for i in range(400)]
+        return np.mean([w.isupper() and len(w) > 1 for w in words])
+
+    assert upper_share((0.0, 0.0, 1.0)) == 0.0
+    assert 0.5 < upper_share((0.6, 0.2, 0.2)) < 0.7
+
+
+def test_punctuation_is_drawn_around_or_inside_the_word():
+    from crnn_utils.synth import _punctuated
+
+    rng = np.random.default_rng(0)
+    shown = [_punctuated("Hello", rng) for _ in range(200)]
+    assert all(s.replace("'", "").strip("\"'($#,.:;!?)-") == "Hello" for s in shown)
+    assert any(s.endswith(",") for s in shown) and any(s.startswith("$") for s in shown) and "Hell'o" in shown
+
+
+def test_a_negative_edge_margin_cuts_into_the_first_and_last_letters():
+    mask = np.zeros((60, 200), np.float32)
+    mask[20:40, 50:150] = 1.0
+    for seed in range(10):
+        m, _ = _crop_to_ink(mask, None, np.random.default_rng(seed), edge_margin=(-0.2, -0.1))
+        assert m.shape[0] == m[:, :].shape[0] and 100 - 2 * 4 <= m.shape[1] <= 100 - 2 * 2  # 2-4 px cut a side
+        assert m[:, 0].max() == 1.0 and m[:, -1].max() == 1.0  # ink right at both edges
+    thin = np.zeros((30, 30), np.float32)
+    thin[10:20, 14:16] = 1.0  # a word narrower than the cut: kept whole
+    assert _crop_to_ink(thin, None, np.random.default_rng(0), edge_margin=(-1.0, -0.9))[0].sum() == thin.sum()

@@ -1,0 +1,46 @@
+"""crnn_utils.run_plan: notebook 03's parameters checked, and a run resolved from its run_dir."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crnn_utils.params import ParameterError
+from crnn_utils.run_plan import check_training_params, plan_training
+
+GOOD = dict(recipe="fast", strategy="auto", epochs=2, batch_size=8, learning_rate=0.0, time_budget_minutes=0,
+            steps_per_epoch=0, early_stopping_patience=4, val_decode_images=0, save_every_steps=0,
+            mixed_precision="auto", jit_compile=False, op_determinism=False, init_from="", val_dir="")
+
+
+def test_check_training_params_accepts_the_defaults_and_names_a_bad_one(tmp_path: Path) -> None:
+    check_training_params(**GOOD)
+    for bad, message in ((dict(recipe="slow"), "recipe"), (dict(epochs=0), "epochs"), (dict(batch_size=2.5), "batch_size"),
+                         (dict(mixed_precision="int8"), "mixed_precision"), (dict(learning_rate=-1), "learning_rate"),
+                         (dict(init_from=str(tmp_path / "none.keras")), "init_from"),
+                         (dict(val_dir=str(tmp_path / "nothing")), "val_dir")):
+        with pytest.raises(ParameterError, match=message):
+            check_training_params(**{**GOOD, **bad})
+
+
+def test_plan_training_reads_the_run_dir(tiny_shards: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_shards, run / "data")
+    info = json.loads((run / "data" / "dataset.json").read_text()) if (run / "data" / "dataset.json").is_file() else None
+    if info is None:  # the shared fixture writes shards only: give them notebook 01's dataset.json
+        (run / "data" / "dataset.json").write_text(json.dumps({
+            "charset": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "image_width": 128,
+            "max_stretch": 2.0, "max_label_len": 16, "counts": {"train": 64, "val": 16, "test": 16}}))
+    (run / "model").mkdir()
+    (run / "model" / "config.json").write_text(json.dumps({"model_size": "tiny"}))
+    plan = plan_training(run, "fast", batch_size=8, mixed_precision=False)
+    assert plan.cfg["model_size"] == "tiny" and plan.steps_per_epoch == 8 and plan.precision == "float32"
+    assert plan.monitor == "val_loss" and plan.charset.num_classes == 63 and not plan.note
+    assert plan.table(3, 0)["train images"] == 64
+    tuned = plan_training(run, "fast", batch_size=8, learning_rate=5e-4, init_from="pretrained", val_dir="x")
+    assert tuned.cfg["learning_rate"] == 5e-4 and tuned.monitor == "folder_word_acc"
+    assert tuned.cfg["model_size"] == "half" and "pretrained model's architecture" in tuned.note
+    with pytest.raises(ValueError, match="larger than the 64 training images"):
+        plan_training(run, "fast", batch_size=100)
