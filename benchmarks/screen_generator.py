@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 import time
@@ -69,6 +68,7 @@ def main() -> None:
     train_s = train(run_dir, data_dir, args.steps, args.seed)
 
     import crnn_utils  # noqa: F401
+    from crnn_utils.metrics import standard_error
     from crnn_utils.recognizer import Recognizer, score_folder
 
     rec = Recognizer.from_run_dir(run_dir)
@@ -77,7 +77,7 @@ def main() -> None:
         key, path = item.split("=", 1)
         m = score_folder(rec, Path(path).expanduser(), decoders=("greedy",))["greedy"]
         acc = m["word_acc_alnum36"]
-        scores[key] = {"n": m["n"], "acc": round(acc, 4), "se": round(math.sqrt(acc * (1 - acc) / max(1, m["n"])), 4)}
+        scores[key] = {"n": m["n"], "acc": round(acc, 4), "se": round(standard_error(acc, m["n"]), 4)}
         print(f"{args.name} {key}: {acc:.1%} (n {m['n']})", flush=True)
     summary = json.loads((run_dir / "train_summary.json").read_text())
     row = {"name": args.name, "synth": synth, "steps": args.steps, "images_seen": args.steps * 32, "seed": args.seed,

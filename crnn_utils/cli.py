@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -91,6 +90,7 @@ def _expand(item: str) -> list:
 
 def eval_main(argv: Sequence[str] | None = None) -> int:
     """crnn-eval: word accuracy (three protocols) and CER of each decoder on a labelled folder (any layout read_folder takes)."""
+    from .metrics import standard_error
     from .recognizer import score_folder
 
     ap = argparse.ArgumentParser(prog="crnn-eval", description="Score a labelled folder: word accuracy "
@@ -113,7 +113,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     print(f"{'decoder':<9} {'case-sensitive':>15} {'any case':>9} {'letters+digits':>15} {'± s.e.':>7} {'CER':>6}")
     for d in args.decoders + (["tesseract"] if args.tesseract else []):
         m = scores[d]
-        se = math.sqrt(m["word_acc_alnum36"] * (1 - m["word_acc_alnum36"]) / max(1, m["n"]))
+        se = standard_error(m["word_acc_alnum36"], m["n"])
         print(f"{d:<9} {m['word_acc']:>15.1%} {m['word_acc_ci']:>9.1%} {m['word_acc_alnum36']:>15.1%} "
               f"{se:>7.1%} {m['cer']:>6.3f}")
     if args.json:

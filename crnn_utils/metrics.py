@@ -102,6 +102,11 @@ def normalized_edit_distance(labels: Sequence[str], preds: Sequence[str]) -> flo
     return total / len(labels)
 
 
+def standard_error(accuracy: float, n: int) -> float:
+    """One standard error of an accuracy measured on n words (binomial)."""
+    return (accuracy * (1 - accuracy) / max(1, n)) ** 0.5
+
+
 def score(labels: Sequence[str], preds: Sequence[str]) -> dict:
     """All headline metrics: word_acc, word_acc_ci, word_acc_alnum36, cer, ned (lower is better) and n."""
     _check(labels, preds)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 # Fonts that cover a-z A-Z 0-9 with codepoints but draw symbols, boxes or small caps instead.
-_FONT_DENYLIST = ("LastResort", "MathTeX", "cmex", "cmsy", "cmmi", "STIXNonUni", "STIXSiz", "Display", "AmaticSC")
+_FONT_DENYLIST = ("LastResort", "MathTeX", "cmex", "cmsy", "cmmi", "STIXNonUni", "STIXSiz", "AmaticSC")
 
 
 @lru_cache(maxsize=1)
@@ -612,6 +612,7 @@ def write_mjsynth_layout(
             split_of.append(split)
         start += n
     rows: dict[str, list[tuple[str, str]]] = {s: [] for s in ("train", "val", "test")}
+    available_fonts()  # found and checked once, here: the forked workers inherit the list instead of redoing it
     bar = progress_bar(total=start, desc="render", unit="img", enabled=progress)
     ctx = get_context("fork") if hasattr(os, "fork") else get_context()
     with ctx.Pool(max(1, workers)) as pool:

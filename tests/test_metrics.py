@@ -83,3 +83,11 @@ def test_empty_and_mismatched_inputs_raise(fn):
 def test_cer_all_empty_labels_raises():
     with pytest.raises(ValueError, match="no label characters"):
         cer([""], ["x"])
+
+
+def test_standard_error_of_an_accuracy():
+    from crnn_utils.metrics import standard_error
+
+    assert standard_error(0.5, 100) == 0.05 and standard_error(1.0, 50) == 0.0
+    assert abs(standard_error(0.833, 528) - 0.0162) < 1e-4  # the README's real-crop figure
+    assert standard_error(0.5, 0) == 0.5  # no words: no division by zero

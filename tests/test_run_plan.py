@@ -28,11 +28,9 @@ def test_check_training_params_accepts_the_defaults_and_names_a_bad_one(tmp_path
 def test_plan_training_reads_the_run_dir(tiny_shards: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(tiny_shards, run / "data")
-    info = json.loads((run / "data" / "dataset.json").read_text()) if (run / "data" / "dataset.json").is_file() else None
-    if info is None:  # the shared fixture writes shards only: give them notebook 01's dataset.json
-        (run / "data" / "dataset.json").write_text(json.dumps({
-            "charset": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "image_width": 128,
-            "max_stretch": 2.0, "max_label_len": 16, "counts": {"train": 64, "val": 16, "test": 16}}))
+    (run / "data" / "dataset.json").write_text(json.dumps({  # notebook 01's record of the shards
+        "charset": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "image_width": 128,
+        "max_stretch": 2.0, "max_label_len": 16, "counts": {"train": 64, "val": 16, "test": 16}}))
     (run / "model").mkdir()
     (run / "model" / "config.json").write_text(json.dumps({"model_size": "tiny"}))
     plan = plan_training(run, "fast", batch_size=8, mixed_precision=False)
