@@ -116,6 +116,9 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         se = standard_error(m["word_acc_alnum36"], m["n"])
         print(f"{d:<9} {m['word_acc']:>15.1%} {m['word_acc_ci']:>9.1%} {m['word_acc_alnum36']:>15.1%} "
               f"{se:>7.1%} {m['cer']:>6.3f}")
+    bands = scores[f"{args.decoders[0]}_any_case_by_height"]
+    print(f"{args.decoders[0]}, any case, by crop height: "
+          + ", ".join(f"{band} {v['word_acc_ci']:.0%} (n={v['n']})" for band, v in bands.items()))
     if args.json:
         Path(args.json).write_text(json.dumps({"folder": str(args.folder), "model": what, **scores}, indent=1))
     return 0

@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence, Union
+from typing import Callable, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -241,13 +241,23 @@ class Recognizer:
         return out
 
 
+HEIGHT_BANDS = (16, 24, 32, 48, 64, 96)  # crop heights (px) where score_folder's by-height bands start
+
+
+def height_band(height: int) -> tuple[int, str]:
+    """The band of HEIGHT_BANDS a crop height falls in: (its lower edge, a name such as "32-47 px")."""
+    low = max((b for b in HEIGHT_BANDS if b <= height), default=0)
+    high = next((b - 1 for b in HEIGHT_BANDS if b > height), None)
+    return low, (f"{low}-{high} px" if high is not None else f"{low}+ px")
+
+
 def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Sequence[str] = ("greedy",),
                  batch_size: int = 256, groups: Mapping[str, str] | None = None) -> dict:
     """Score a labelled folder (any label format read_folder reads): {decoder: metrics}, unreadable, skipped, by-height accuracy.
 
     Unreadable images count as wrong (an empty reading, as a user would get); lines read_folder could not use are
     counted under "skipped" by reason. "greedy_any_case_by_height" gives the first decoder's any-case accuracy per
-    image height, since blur and low resolution hurt small crops most; "misread" the first 12 words the first decoder
+    band of image height (HEIGHT_BANDS), since small crops are blurred and large ones close-ups; "misread" the first 12 words the first decoder
     got wrong, ignoring case ({"path", "label", "read", "error"}), to look at. `groups` (file name -> group, such as
     the background kind) adds "greedy_any_case_by_group" alike; files it does not name fall in the group "other".
     """
@@ -265,23 +275,23 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
     out["skipped"] = dict(stats.skipped)
     out["misread"] = [{"path": r.path, "label": r.label, "read": res.text, "error": res.error}
                       for r, res in zip(records, first) if res.text.lower() != r.label.lower()][:12]
-    def any_case_by(keys: Sequence) -> dict:
-        """{key: {"n", "word_acc_ci"}} of the first decoder, one key per record, sorted by key."""
+    def any_case_by(keys: Sequence, name: Callable = str) -> dict:
+        """{name(key): {"n", "word_acc_ci"}} of the first decoder, one key per record, sorted by key."""
         members: dict = {}
         for i, key in enumerate(keys):
             members.setdefault(key, []).append(i)
-        return {str(k): {"n": len(idx), "word_acc_ci": word_accuracy(
+        return {name(k): {"n": len(idx), "word_acc_ci": word_accuracy(
                     [labels[i] for i in idx], [first[i].text for i in idx], case_sensitive=False)}
                 for k, idx in sorted(members.items())}
 
-    def height(path: str) -> int:
+    def band(path: str) -> tuple[int, str]:
         try:
             size = image_size(path)
         except ImageError:
             size = None
-        return size[1] if size else 0  # unreadable: height 0
+        return height_band(size[1]) if size else (-1, "unreadable")
 
-    out[f"{decoders[0]}_any_case_by_height"] = any_case_by([height(r.path) for r in records])
+    out[f"{decoders[0]}_any_case_by_height"] = any_case_by([band(r.path) for r in records], name=lambda k: k[1])
     if groups is not None:
         out[f"{decoders[0]}_any_case_by_group"] = any_case_by([groups.get(Path(r.path).name, "other") for r in records])
     return out

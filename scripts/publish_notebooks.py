@@ -58,8 +58,11 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run_dir", help="the run whose executed notebooks to copy, e.g. runs/default")
+    ap.add_argument("--only", nargs="*", help="notebook numbers to copy, e.g. 04 (default: all four)")
     args = ap.parse_args()
     for name in NOTEBOOKS:
+        if args.only and name[:2] not in args.only:
+            continue
         src = Path(args.run_dir) / name
         if not src.is_file():
             raise SystemExit(f"{src} is missing: run the chain first (make run, or scripts/run_notebooks.py)")

@@ -69,7 +69,9 @@ def test_eval_prints_three_protocols_and_cer_per_decoder(model_file, tmp_path) -
     out = _run("crnn-eval", SAMPLES, "--model", model_file, "--decoders", "greedy", "beam", "--json", tmp_path / "s.json")
     assert out.returncode == 0, out.stderr
     assert "case-sensitive" in out.stdout and "letters+digits" in out.stdout and "CER" in out.stdout
-    assert [line.split()[0] for line in out.stdout.splitlines()[2:]] == ["greedy", "beam"]
+    lines = out.stdout.splitlines()
+    assert [line.split()[0] for line in lines[2:4]] == ["greedy", "beam"]
+    assert lines[4].startswith("greedy, any case, by crop height: unreadable 0% (n=1), ") and len(lines) == 5
     scores = json.loads((tmp_path / "s.json").read_text())
     n = len([p for p in SAMPLES.iterdir() if p.is_file()])
     assert scores["greedy"]["n"] == n and scores["unreadable"] == 1

@@ -266,8 +266,8 @@ def test_score_folder_counts_unreadable_as_wrong(recognizer, tmp_path) -> None:
     assert got["greedy"]["n"] == 5 and got["unreadable"] == 1 and sum(got["skipped"].values()) == 1
     assert got["greedy"]["word_acc"] == pytest.approx(sum(t == "hi" for t in texts) / 5)  # the broken file is wrong
     heights = got["greedy_any_case_by_height"]
-    assert {k: v["n"] for k, v in heights.items()} == {"0": 1, "30": 2, "45": 2}
-    assert heights["0"]["word_acc_ci"] == 0.0
+    assert {k: v["n"] for k, v in heights.items()} == {"unreadable": 1, "24-31 px": 2, "32-47 px": 2}
+    assert list(heights) == ["unreadable", "24-31 px", "32-47 px"] and heights["unreadable"]["word_acc_ci"] == 0.0
     # The words to look at: every wrong one (here fewer than 12), the broken file among them with an empty reading.
     wrong = [(str(tmp_path / f"{i}.png"), t) for i, t in enumerate(texts) if t.lower() != "hi"]
     assert [(m["path"], m["read"]) for m in got["misread"]] == wrong + [(str(tmp_path / "bad.png"), "")]
@@ -318,3 +318,11 @@ def test_recognizer_refuses_what_names_or_holds_no_image(recognizer, tmp_path, m
     assert [r.error for r in got] == ["missing_file", "unreadable_image", "unreadable_image", None]
     batch, _, _ = recognizer.preprocess([mask])
     assert float(batch.max()) > 0.9 and float(batch.min()) < 0.1  # the mask's white and black, not all near black
+
+
+def test_height_bands_cover_every_height() -> None:
+    from crnn_utils.recognizer import height_band
+
+    assert [height_band(h) for h in (1, 15, 16, 31, 32, 95, 96, 4000)] == [
+        (0, "0-15 px"), (0, "0-15 px"), (16, "16-23 px"), (24, "24-31 px"), (32, "32-47 px"), (64, "64-95 px"),
+        (96, "96+ px"), (96, "96+ px")]

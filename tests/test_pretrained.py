@@ -1,0 +1,70 @@
+"""The shipped pretrained model: its records agree with it, it reads the samples, and a plain `pip install .` carries it."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "crnn_utils" / "pretrained"
+
+
+def test_pretrained_model_matches_its_records():
+    """model.keras carries the charset and stretch that config.json states, is under 15 MB, and came from a real run."""
+    from crnn_utils.recognizer import Recognizer
+
+    config = json.loads((SHIPPED / "config.json").read_text())
+    summary = json.loads((SHIPPED / "train_summary.json").read_text())
+    rec = Recognizer.pretrained()
+    assert rec.charset.chars == config["charset"]
+    assert rec.max_stretch == config["max_stretch"]
+    assert rec.model.count_params() == config["params"]
+    assert (SHIPPED / "model.keras").stat().st_size <= 15e6
+    assert summary["images_seen"] == config["images_seen"] and summary["checkpoint_chosen_by"] == config["checkpoint_chosen_by"]
+    history = (SHIPPED / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,") and len(history) - 1 == summary["epochs_run"]
+
+
+def test_pretrained_model_reads_the_sample_photos():
+    """Recognizer.pretrained() reads the real photographed words of data/samples; the broken file is reported, not read."""
+    from crnn_utils.recognizer import Recognizer, score_folder
+
+    scores = score_folder(Recognizer.pretrained(), ROOT / "data" / "samples", decoders=("greedy",))
+    assert scores["unreadable"] == 1  # broken.jpg, a truncated file kept to show the error
+    readable = scores["greedy"]["n"] - scores["unreadable"]
+    correct = round(scores["greedy"]["word_acc_ci"] * scores["greedy"]["n"])  # its letter case is less sure
+    assert readable >= 13 and correct >= readable - 2, scores["misread"]
+
+
+@pytest.mark.slow
+def test_plain_install_ships_and_loads_the_pretrained_model(tmp_path):
+    """A non-editable install (wheel, then --target) loads the model from the installed package, outside the checkout."""
+    # 1. Build a wheel from a copy of the package (setuptools writes build/ beside the sources).
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "crnn_utils", src / "crnn_utils", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--quiet", "-w", str(wheels)],
+                   check=True, cwd=tmp_path)
+    (wheel,) = wheels.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("model.keras", "config.json", "dataset.json", "train_summary.json", "history.csv"):
+        assert f"crnn_utils/pretrained/{name}" in names
+    # 2. Install it elsewhere and load the model from there, in a process that starts outside the checkout.
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", str(wheel), "--no-deps", "--quiet", "--target", str(target)],
+                   check=True, cwd=tmp_path)
+    code = ("import crnn_utils; from crnn_utils.recognizer import Recognizer; import numpy as np; "
+            "rec = Recognizer.pretrained(); print(crnn_utils.__file__); "
+            "print(len(rec.recognize([np.full((32, 100), 255, np.uint8)])))")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    where, count = out.stdout.split()[-2:]
+    assert Path(where).is_relative_to(target) and count == "1"
