@@ -46,7 +46,7 @@ def main() -> None:
         print(f"{folder.name}: {g['n']} words, greedy {g['word_acc']:.1%} case-sensitive, {g['word_acc_ci']:.1%} any case, "
               f"CER {g['cer']:.3f}; beam {rows[folder.name]['beam']['word_acc_ci']:.1%}, beam_lm "
               f"{rows[folder.name]['beam_lm']['word_acc_ci']:.1%} any case; by height "
-              + ", ".join(f"{h} px {v['word_acc_ci']:.1%} (n={v['n']})"
+              + ", ".join(f"{h} {v['word_acc_ci']:.1%} (n={v['n']})"
                           for h, v in rows[folder.name]["greedy_any_case_by_height"].items())
               + "".join(f"; on {g} backgrounds {v['word_acc_ci']:.1%} (n={v['n']})"
                         for g, v in rows[folder.name].get("greedy_any_case_by_group", {}).items()))

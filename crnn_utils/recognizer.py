@@ -257,8 +257,8 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
 
     Unreadable images count as wrong (an empty reading, as a user would get); lines read_folder could not use are
     counted under "skipped" by reason. "greedy_any_case_by_height" gives the first decoder's any-case accuracy per
-    band of image height (HEIGHT_BANDS), since small crops are blurred and large ones close-ups; "misread" the first 12 words the first decoder
-    got wrong, ignoring case ({"path", "label", "read", "error"}), to look at. `groups` (file name -> group, such as
+    band of image height (HEIGHT_BANDS), since small crops are blurred and large ones close-ups; "misread" the first
+    12 words the first decoder got wrong, ignoring case ({"path", "label", "read", "error"}), to look at. `groups` (file name -> group, such as
     the background kind) adds "greedy_any_case_by_group" alike; files it does not name fall in the group "other".
     """
     from .datasets import PrepareStats, read_folder
