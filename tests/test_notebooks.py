@@ -237,6 +237,8 @@ def test_notebook_skeleton(name):
     assert [c.cell_type for c in rest] == ["markdown", "code"] and re.match(r"## \d+\. Write ", rest[0].source)
     assert "write_text(" in rest[1].source or "write_report(" in rest[1].source or "save_model_config(" in rest[1].source
     assert nb.metadata["kernelspec"]["name"] == "python3"
+    # papermill looks for the parameters cell through cell.metadata.tags, and fails on a cell that has none.
+    assert all("tags" in c.metadata for c in nb.cells), "a cell without metadata.tags breaks papermill"
     assert (ROOT / "notebooks" / name).stat().st_size < 3_000_000
     text = (ROOT / "notebooks" / name).read_text(encoding="utf-8")
     assert not re.findall(r'(?:^|[\s"\'(=])/(?:tmp|home|root|Users|work)/', text), "an absolute machine path is committed"
