@@ -1,5 +1,5 @@
-"""crnn_utils: the helpers behind the crnn-notebooks (charset, images, datasets, readers, synth, model, ctc, language,
-metrics, run_plan, training, recognizer, export, tesseract, viz, cli)."""
+"""crnn_utils: the helpers behind the crnn-notebooks (charset, images, records, readers, datasets, synth, model, ctc,
+language, metrics, params, run_plan, training, recognizer, export, tesseract, progress, viz, cli)."""
 import contextlib as _contextlib
 import os as _os
 import threading as _threading

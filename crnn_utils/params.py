@@ -1,7 +1,9 @@
-"""Notebook parameter checks that stop with one line saying what is allowed, not a deep traceback."""
+"""Notebook parameters: checks that stop with one line saying what is allowed, and the folder relative ones mean."""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 
@@ -42,3 +44,18 @@ def one_line_errors() -> Iterator[None]:
         raise
     except (ValueError, OSError) as e:
         raise ParameterError(str(e)) from None
+
+
+def from_checkout_root() -> Path:
+    """Move to the repository root when Jupyter started the kernel in its notebooks/ folder; return the working folder.
+
+    make run and papermill run the notebooks from the root, while JupyterLab and nbval start each kernel in the
+    notebook's own folder, where `run_dir = "runs/default"` would quietly mean notebooks/runs/default.
+    """
+    here = Path.cwd()
+    root = here.parent
+    if here.name == "notebooks" and (root / "pyproject.toml").is_file() and (root / "crnn_utils").is_dir():
+        os.chdir(root)
+        print("working folder: moved from notebooks/ to the repository root, where relative paths such as run_dir point")
+        return root
+    return here

@@ -535,7 +535,7 @@ def build_or_resume(
             if precision == "bfloat16":
                 bf16_convolutions(train)
             best = state.get("best") if state.get("monitor", "val_loss") == monitor else None
-            note = (f"resumed from {ckpt_dir / 'last.keras'} at {state.get('steps', 0):,} steps "
+            note = (f"resumed from {ckpt_dir.name}/last.keras at {state.get('steps', 0):,} steps "
                     f"({state['epoch']} epochs completed)")
             if best is None and state.get("best") is not None:
                 note += f"; best.keras is now chosen by {monitor}, not {state.get('monitor')}"

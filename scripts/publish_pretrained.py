@@ -46,7 +46,9 @@ def publish(run_dir: Path, out: Path = OUT) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(best, out / "model.keras")
     shutil.copy(run_dir / "data" / "dataset.json", out / "dataset.json")
-    shutil.copy(run_dir / "train_summary.json", out / "train_summary.json")
+    # A run's records may name its own folder (a resumed run's note): the package keeps paths relative to it.
+    (out / "train_summary.json").write_text(
+        (run_dir / "train_summary.json").read_text().replace(str(run_dir.resolve()) + "/", ""))
     shutil.copy(run_dir / "history.csv", out / "history.csv")
     (out / "config.json").write_text(json.dumps(config, indent=2))
     return config

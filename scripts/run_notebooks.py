@@ -113,6 +113,22 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
         print(f"   done in {took[key]:.0f} s", flush=True)
 
 
+def parse_params(items: list[str]) -> dict[str, dict]:
+    """["03:epochs=2", ...] -> {"03": {"epochs": 2}}: values as Python literals, else strings, with ~ expanded."""
+    params: dict[str, dict] = {}
+    for item in items:
+        nb, _, kv = item.partition(":")
+        k, _, v = kv.partition("=")
+        try:
+            value = ast.literal_eval(v)
+        except (ValueError, SyntaxError):
+            value = v
+        if isinstance(value, str) and value.startswith("~"):  # sh passes VAL_DIR=~/x on unexpanded
+            value = os.path.expanduser(value)
+        params.setdefault(nb, {})[k] = value
+    return params
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run-dir", default="runs/default")
@@ -128,16 +144,9 @@ def main() -> None:
                     help="seconds one cell may run (default 1800; 0: no limit); notebook 03 gets at least its "
                          "time_budget_minutes plus 15 minutes")
     args = ap.parse_args()
+    args.run_dir = os.path.expanduser(args.run_dir)
 
-    params: dict[str, dict] = {}
-    for item in args.param:
-        nb, _, kv = item.partition(":")
-        k, _, v = kv.partition("=")
-        try:
-            value = ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            value = v
-        params.setdefault(nb, {})[k] = value
+    params = parse_params(args.param)
     # The kernels inherit this: no progress widgets, whose saved first frame ("0%") is all a reader of the notebook sees.
     os.environ.setdefault("CRNN_PROGRESS", "0")
     t = time.time()

@@ -1,6 +1,8 @@
 """crnn_utils.params: notebook parameter checks that fail with one line naming what is allowed."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crnn_utils.params import ParameterError, check_choice, check_number
@@ -80,3 +82,21 @@ def test_one_line_errors_turns_a_readers_error_into_a_parameter_error():
     with pytest.raises(KeyError):  # anything else is a bug, shown with its traceback
         with one_line_errors():
             raise KeyError("x")
+
+
+def test_from_checkout_root_moves_only_out_of_a_checkouts_notebooks_folder(tmp_path, monkeypatch, capsys):
+    from crnn_utils.params import from_checkout_root
+
+    root = tmp_path / "checkout"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "crnn_utils").mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    monkeypatch.chdir(root / "notebooks")
+    assert from_checkout_root() == root
+    assert Path.cwd() == root and "repository root" in capsys.readouterr().out
+    # Anywhere else (the root itself, a user's own notebooks/ folder without the package beside it): no move.
+    assert from_checkout_root() == root and capsys.readouterr().out == ""
+    other = tmp_path / "mine" / "notebooks"
+    other.mkdir(parents=True)
+    monkeypatch.chdir(other)
+    assert from_checkout_root() == other and Path.cwd() == other

@@ -31,6 +31,16 @@ def test_pretrained_model_matches_its_records():
     assert history[0].startswith("epoch,") and len(history) - 1 == summary["epochs_run"]
 
 
+
+def test_pretrained_records_name_no_machine_path():
+    """The shipped records speak of the run's own files, never of the folders of the machine that trained it."""
+    import re
+
+    for path in sorted(SHIPPED.glob("*.json")):
+        found = re.findall(r'"(?:/|[A-Za-z]:\\\\)[^"]*"|(?:/root|/home|/tmp|/Users)/\S*', path.read_text())
+        assert not found, f"{path.name} names machine paths: {found[:3]}"
+
+
 def test_pretrained_model_reads_the_sample_photos():
     """Recognizer.pretrained() reads the real photographed words of data/samples; the broken file is reported, not read."""
     from crnn_utils.recognizer import Recognizer, score_folder

@@ -139,3 +139,9 @@ def test_publish_cleans_an_executed_notebook():
     assert out.metadata.papermill["output_path"] == "runs/default/04.ipynb"   # no machine folder
     assert out.metadata.papermill["input_path"] == "notebooks/04.ipynb"
     assert out.cells[1].outputs[0]["data"]["text/plain"] == "<Styler>"
+
+
+def test_parameters_parse_as_literals_and_expand_the_home_folder():
+    params = run_notebooks.parse_params(["03:epochs=2", "03:val_dir=~/crops", "01:charset=seed", "03:lr=1e-3"])
+    assert params == {"03": {"epochs": 2, "val_dir": str(Path.home() / "crops"), "lr": 1e-3},
+                      "01": {"charset": "seed"}}
