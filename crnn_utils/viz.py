@@ -155,9 +155,17 @@ def training_curves(history: dict[str, Sequence[float]]):
 
 def accuracy_against_minutes(history: dict[str, Sequence[float]], key: str = "folder_word_acc",
                              title: str = "word accuracy on val_dir"):
-    """`key` (a share per epoch) against training minutes, the best epoch marked: where a long run is heading."""
+    """`key` (a share per epoch) against training minutes, the best epoch and the learning rate shown: where a run heads."""
     minutes, acc = np.asarray(history["minutes"], float), np.asarray(history[key], float)
     fig, ax = plt.subplots(figsize=(6, 3), dpi=DPI)
+    if "lr" in history:  # the rate explains the curve: it rises when a resumed run gets a larger budget
+        rate = ax.twinx()
+        rate.plot(minutes, np.asarray(history["lr"], float), color="0.6", lw=1, ls="--")
+        rate.set_ylabel("learning rate (dashed)", color="0.45", fontsize=8)
+        rate.tick_params(labelsize=7, colors="0.45")
+        rate.set_ylim(bottom=0)
+        ax.set_zorder(rate.get_zorder() + 1)  # the accuracy and its legend above the rate
+        ax.patch.set_visible(False)
     ax.plot(minutes, acc * 100, marker=".", lw=1)
     if len(acc):
         best = int(np.nanargmax(acc))
