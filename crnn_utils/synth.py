@@ -196,6 +196,7 @@ class SynthConfig:
     jpeg_quality: tuple[int, int] = (30, 96)  # the range of the final JPEG quality
     edge_margin: tuple[float, float] = (0.02, 0.3)  # tight crops' left and right margins, in ink heights (< 0 cuts ink)
     p_bold: float = 0.0             # strokes thickened and the word condensed, like display faces (Impact) on signs
+    p_short: float = 0.0            # extra lexicon words of 1-3 letters (a third of real crops' words; 14 % of the rest)
 
 
 class SyntheticWords:
@@ -209,12 +210,19 @@ class SyntheticWords:
             raise RuntimeError("no usable fonts found (matplotlib's bundled fonts should always be there)")
         self.families = sorted(self.fonts)
         self.words = lexicon(self.config.lexicon_size)
+        self.short_words = [w for w in self.words[:5_000] if len(w) <= 3] or ["a"]
         self.charset = charset or (string.ascii_letters + string.digits)
 
     # ---- text -----------------------------------------------------------------------------------
     def text(self, rng: np.random.Generator) -> str:
         """A word as MJSynth would pick it: mostly lexicon words in lower, Capitalised or UPPER case."""
-        cfg, u = self.config, rng.random()
+        cfg = self.config
+        if cfg.p_short > 0 and rng.random() < cfg.p_short:  # no draw when off: the default words stay the same
+            short = self.short_words[int(rng.integers(0, len(self.short_words)))]
+            case, (upper, capital, _) = rng.random(), cfg.case_mix
+            word = short.upper() if case < upper else short.capitalize() if case < upper + capital else short.lower()
+            return "".join(c for c in word if c in self.charset) or "a"
+        u = rng.random()
         if u < cfg.p_random_string:
             n = int(rng.integers(1, 11))
             pool = self.charset

@@ -262,3 +262,15 @@ def test_a_negative_edge_margin_cuts_into_the_first_and_last_letters():
     thin = np.zeros((30, 30), np.float32)
     thin[10:20, 14:16] = 1.0  # a word narrower than the cut: kept whole
     assert _crop_to_ink(thin, None, np.random.default_rng(0), edge_margin=(-1.0, -0.9))[0].sum() == thin.sum()
+
+
+def test_p_short_adds_short_lexicon_words_in_the_case_mix():
+    gen = SyntheticWords(0, SynthConfig(p_short=1.0))
+    rng = np.random.default_rng(0)
+    words = [gen.text(rng) for _ in range(300)]
+    assert all(1 <= len(w) <= 3 for w in words)
+    assert {w.lower() for w in words} <= set(gen.short_words)
+    assert any(w.isupper() for w in words) and any(w.islower() for w in words)
+    rng = np.random.default_rng(0)
+    default = SyntheticWords(0)
+    assert sum(len(default.text(rng)) <= 3 for _ in range(2000)) < 400  # off by default: about 14 % of words
