@@ -76,10 +76,13 @@ def test_named_sizes_build_and_run(named, size):
 
 
 def test_named_sizes_params(named):
-    assert set(named) == {"seed", "seed_bn", "half", "cpu", "tiny"}
+    assert set(named) == {"seed", "seed_bn", "full", "half", "cpu", "tiny"}
     assert named["seed"].count_params() == SEED_PARAMS
     assert named["seed_bn"].count_params() > SEED_PARAMS  # extra batch norms
     assert named["half"].count_params() < SEED_PARAMS / 2
+    # full: the seed's widths (conv 7 has 512 filters) with half's additions, so a few more parameters than the seed
+    assert named["full"].get_layer("conv7").output.shape[-1] == 512
+    assert SEED_PARAMS < named["full"].count_params() < 1.01 * SEED_PARAMS
     assert named["cpu"].count_params() < named["half"].count_params()
     assert named["tiny"].count_params() < named["cpu"].count_params()
     assert named["cpu"].get_layer("blstm1").forward_layer.units == 64
