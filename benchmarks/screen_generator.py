@@ -70,6 +70,7 @@ def main() -> None:
     import crnn_utils  # noqa: F401
     from crnn_utils.metrics import standard_error
     from crnn_utils.recognizer import Recognizer, score_folder
+    from crnn_utils.synth import available_fonts
 
     rec = Recognizer.from_run_dir(run_dir)
     scores = {}
@@ -80,7 +81,9 @@ def main() -> None:
         scores[key] = {"n": m["n"], "acc": round(acc, 4), "se": round(standard_error(acc, m["n"]), 4)}
         print(f"{args.name} {key}: {acc:.1%} (n {m['n']})", flush=True)
     summary = json.loads((run_dir / "train_summary.json").read_text())
-    row = {"name": args.name, "synth": synth, "steps": args.steps, "images_seen": args.steps * 32, "seed": args.seed,
+    fonts = available_fonts()  # the installed font packages are part of the generator too
+    row = {"name": args.name, "synth": synth, "fonts": {"families": len(fonts), "faces": sum(map(len, fonts.values()))},
+           "steps": args.steps, "images_seen": args.steps * 32, "seed": args.seed,
            "render_s": round(render_s), "train_s": round(train_s), "scores": scores,
            "train_images_per_s": summary.get("images_per_second")}
     rows = json.loads(args.out.read_text()) if args.out.is_file() else []
