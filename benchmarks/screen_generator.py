@@ -4,8 +4,8 @@
         --folder real=~/runs/realval/choose --folder plain=runs/third_party/plain ...
 
 Each variant renders its own 60,000 training words with `SynthConfig(**synth)` (the generator's defaults for
-anything not given), then notebooks 01-03 train the `half` model for exactly `--steps` steps of 32 images
-(`time_budget_minutes=0`, so the learning rate anneals over the same steps whatever the machine's load: every
+anything not given), then notebooks 01-03 train the `half` model (or `--model-size`) for exactly `--steps` steps of
+32 images (`time_budget_minutes=0`, so the learning rate anneals over the same steps whatever the machine's load: every
 variant has seen the same number of images), and the run's best checkpoint is scored with greedy decoding on each
 folder (letters and digits, any case: the scene-text protocol). One row per variant is added to
 `benchmarks/results/generator_screen.json` (the scores are the model's, not the machine's; the wall time beside
@@ -37,12 +37,13 @@ def render(data_dir: Path, synth: dict, seed: int, n_train: int, n_val: int) -> 
     return time.time() - t0
 
 
-def train(run_dir: Path, data_dir: Path, steps: int, seed: int) -> float:
+def train(run_dir: Path, data_dir: Path, steps: int, seed: int, model_size: str = "half") -> float:
     """Notebooks 01-03 on the rendered words for exactly `steps` steps (resumable); seconds taken."""
     epochs = max(1, steps // 400)
     cmd = [sys.executable, str(ROOT / "scripts" / "run_notebooks.py"), "--run-dir", str(run_dir), "--resume",
            "--only", "01", "02", "03", "-p", "01:dataset='mjsynth'", "-p", f"01:data_dir='{data_dir}'",
-           "-p", "01:n_test=0", "-p", "01:n_val=1000", "-p", f"01:seed={seed}", "-p", "02:model_size='half'",
+           "-p", "01:n_test=0", "-p", "01:n_val=1000", "-p", f"01:seed={seed}",
+           "-p", f"02:model_size='{model_size}'",
            "-p", "03:time_budget_minutes=0", "-p", f"03:epochs={epochs}", "-p", "03:steps_per_epoch=400",
            "-p", "03:early_stopping_patience=1000", "-p", f"03:seed={seed}"]
     t0 = time.time()
@@ -56,6 +57,7 @@ def main() -> None:
     ap.add_argument("--synth", default="{}", help="SynthConfig overrides as JSON")
     ap.add_argument("--steps", type=int, default=3600)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model-size", default="half", help="notebook 02's model_size (the generator rows: half)")
     ap.add_argument("--n-train", type=int, default=60_000)
     ap.add_argument("--folder", action="append", default=[], metavar="NAME=PATH", help="a labelled folder to score")
     ap.add_argument("--runs", type=Path, default=Path.home() / "runs" / "screen")
@@ -65,7 +67,7 @@ def main() -> None:
     run_dir = args.runs / args.name
     data_dir = run_dir / "synth"
     render_s = render(data_dir, synth, args.seed, args.n_train, 1000)
-    train_s = train(run_dir, data_dir, args.steps, args.seed)
+    train_s = train(run_dir, data_dir, args.steps, args.seed, args.model_size)
 
     import crnn_utils  # noqa: F401
     from crnn_utils.metrics import standard_error
@@ -83,7 +85,7 @@ def main() -> None:
     summary = json.loads((run_dir / "train_summary.json").read_text())
     fonts = available_fonts()  # the installed font packages are part of the generator too
     row = {"name": args.name, "synth": synth, "fonts": {"families": len(fonts), "faces": sum(map(len, fonts.values()))},
-           "steps": args.steps, "images_seen": args.steps * 32, "seed": args.seed,
+           "model_size": args.model_size, "steps": args.steps, "images_seen": args.steps * 32, "seed": args.seed,
            "render_s": round(render_s), "train_s": round(train_s), "scores": scores,
            "train_images_per_s": summary.get("images_per_second")}
     rows = json.loads(args.out.read_text()) if args.out.is_file() else []
