@@ -32,7 +32,8 @@ MODEL_SIZES: dict[str, dict[str, Any]] = {
     "seed": dict(width_multiplier=1.0, batchnorm="seed"),
     # Seed widths, batch norm after every conv:
     "seed_bn": dict(width_multiplier=1.0, batchnorm="all"),
-    # The seed's widths with half's additions, for runs of hours (6.7M parameters, a third of half's speed on a CPU):
+    # The seed's widths with half's additions (6.7M): per image 1.5 points ahead of half on real crops, but 2.6x the
+    # time per image on a CPU, so for machines where images are cheap (docs/experiments.md):
     "full": dict(width_multiplier=1.0, batchnorm="all", shortcut=True, bn_after_pool=True, input_norm=True,
                  polarity=True),
     # The default where the CPU has bfloat16 units (AMX, AVX512-BF16) or on a GPU (model_size="auto"):
