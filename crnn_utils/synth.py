@@ -218,9 +218,8 @@ class SyntheticWords:
         """A word as MJSynth would pick it: mostly lexicon words in lower, Capitalised or UPPER case."""
         cfg = self.config
         if cfg.p_short > 0 and rng.random() < cfg.p_short:  # no draw when off: the default words stay the same
-            return self._cased(self.short_words[int(rng.integers(0, len(self.short_words)))], rng)
-        u = rng.random()
-        if u < cfg.p_random_string:
+            word = self._cased(self.short_words[int(rng.integers(0, len(self.short_words)))], rng)
+        elif (u := rng.random()) < cfg.p_random_string:
             n = int(rng.integers(1, 11))
             pool = self.charset
             word = "".join(pool[i] for i in rng.integers(0, len(pool), n))
@@ -231,15 +230,14 @@ class SyntheticWords:
         else:
             # Half the draws from the 5,000 most common words, half from the whole lexicon (long tail).
             top = 5_000 if rng.random() < 0.5 else len(self.words)
-            return self._cased(self.words[int(rng.integers(0, min(top, len(self.words))))], rng)
+            word = self._cased(self.words[int(rng.integers(0, min(top, len(self.words))))], rng)
         word = "".join(c for c in word if c in self.charset)[: cfg.max_len]
         return word or "a"
 
     def _cased(self, word: str, rng: np.random.Generator) -> str:
-        """A lexicon word in UPPER, Capitalised or lower case (`case_mix`), cut to the charset and max_len."""
+        """A lexicon word in UPPER, Capitalised or lower case, as `case_mix` says."""
         case, (upper, capital, _) = rng.random(), self.config.case_mix
-        word = word.upper() if case < upper else word.capitalize() if case < upper + capital else word.lower()
-        return "".join(c for c in word if c in self.charset)[: self.config.max_len] or "a"
+        return word.upper() if case < upper else word.capitalize() if case < upper + capital else word.lower()
 
     # ---- image ----------------------------------------------------------------------------------
     def render(self, index: int) -> tuple[np.ndarray, str]:
