@@ -197,6 +197,7 @@ class SynthConfig:
     edge_margin: tuple[float, float] = (0.02, 0.3)  # tight crops' left and right margins, in ink heights (< 0 cuts ink)
     p_bold: float = 0.0             # strokes thickened and the word condensed, like display faces (Impact) on signs
     p_short: float = 0.0            # extra lexicon words of 1-3 letters (a third of real crops' words; 14 % of the rest)
+    p_glare: float = 0.0            # a soft specular highlight washing out part of the word, as on glossy close-ups
 
 
 class SyntheticWords:
@@ -252,7 +253,7 @@ class SyntheticWords:
         if rng.random() < cfg.p_clean:  # a clean sample: same fonts and geometry, none of the hard effects
             cfg = SynthConfig(**{**cfg.__dict__, "p_photo_background": 0.0, "p_border": 0.0, "p_shadow": 0.0,
                                  "p_curve": 0.0, "p_neighbours": 0.0, "p_low_res": 0.0, "p_perspective": 0.2,
-                                 "p_lines": 0.0, "p_elastic": 0.0})
+                                 "p_lines": 0.0, "p_elastic": 0.0, "p_glare": 0.0})
         # 1. Text mask at a random resolution (small sizes come out blocky, like distant signs).
         family = self.families[int(rng.integers(len(self.families)))]
         font_path = self.fonts[family][int(rng.integers(len(self.fonts[family])))]
@@ -288,6 +289,8 @@ class SyntheticWords:
         if outline is not None:
             img = img * (1 - outline[..., None]) + out_col * outline[..., None]
         img = img * (1 - mask[..., None]) + fg_col * mask[..., None]
+        if cfg.p_glare and rng.random() < cfg.p_glare:
+            img = _glare(img, rng)
         # 6. Camera: lighting gradient, blur, noise, low resolution, JPEG artefacts.
         img = _camera(img, rng, mild=cfg.p_low_res == 0.0 and cfg.p_curve == 0.0)
         # 7. Output at MJSynth's height.
@@ -541,6 +544,18 @@ def _text_colours(bg: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray,
     col = np.clip(col + (target - col_lum), 0, 255)  # keep the hue, move the luminance
     outline = np.clip(255 - col + rng.normal(0, 30, 3), 0, 255).astype(np.float32)
     return col, outline
+
+
+def _glare(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A soft elliptical highlight, tilted, that pulls part of the crop toward white (light on a glossy sign)."""
+    h, w = img.shape[:2]
+    cx, cy = rng.uniform(0, w), rng.uniform(-0.2 * h, 1.2 * h)
+    rx, ry = rng.uniform(0.3, 1.5) * h, rng.uniform(0.2, 0.8) * h
+    tilt = rng.uniform(-0.6, 0.6)
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32) - cx, np.arange(h, dtype=np.float32) - cy)
+    u, v = xs * np.cos(tilt) + ys * np.sin(tilt), ys * np.cos(tilt) - xs * np.sin(tilt)
+    blob = np.exp(-(u / rx) ** 2 - (v / ry) ** 2) * rng.uniform(0.5, 0.95)
+    return img + (255.0 - img) * blob[..., None].astype(np.float32)
 
 
 def _camera(img: np.ndarray, rng: np.random.Generator, mild: bool = False) -> np.ndarray:

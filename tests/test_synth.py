@@ -215,13 +215,14 @@ def test_progress_bars_obey_crnn_progress(monkeypatch):
 def test_default_levers_leave_the_generator_unchanged():
     # The levers screened on real crops draw random numbers only when switched on: the same seed renders the same
     # words as a config without them (here: every lever at its off value, given explicitly).
-    off = SynthConfig(p_punctuation=0.0, p_wide_spacing=0.0, p_lines=0.0, p_elastic=0.0, p_bold=0.0)
+    off = SynthConfig(p_punctuation=0.0, p_wide_spacing=0.0, p_lines=0.0, p_elastic=0.0, p_bold=0.0,
+                    p_glare=0.0)
     a, b = SyntheticWords(seed=4, config=off), SyntheticWords(seed=4, config=SynthConfig(**{**off.__dict__}))
     for i in range(5):
         assert np.array_equal(a.render(i)[0], b.render(i)[0])
 
 
-@pytest.mark.parametrize("lever", ["p_punctuation", "p_wide_spacing", "p_lines", "p_elastic", "p_bold"])
+@pytest.mark.parametrize("lever", ["p_punctuation", "p_wide_spacing", "p_lines", "p_elastic", "p_bold", "p_glare"])
 def test_each_lever_changes_the_images_but_not_the_labels(lever):
     base = SyntheticWords(seed=2, config=SynthConfig(p_clean=0.0))
     on = SyntheticWords(seed=2, config=SynthConfig(p_clean=0.0, **{lever: 1.0}))
