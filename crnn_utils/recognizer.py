@@ -80,8 +80,12 @@ class Recognizer:
         import tensorflow as tf
 
         from .model import model_spec
+        from .training import act_from_train
 
-        # 1. The charset and max_stretch the model carries, unless given; then check the number of classes.
+        # 1. A training model (notebook 03's checkpoints/last.keras) ends in logits: read with its softmax, or the
+        #    decoders would take logits for probabilities (beam search and confidences go wrong, silently).
+        model = act_from_train(model)
+        # 2. The charset and max_stretch the model carries, unless given; then check the number of classes.
         spec = model_spec(model) or {}
         if charset is None and "chars" not in spec:
             raise ValueError("this model carries no charset (saved without a ReadingSpec layer): pass charset=..., or "
@@ -96,18 +100,18 @@ class Recognizer:
                              f"({len(self.charset)} characters + blank)")
         _, self.height, self.width, self.channels = model.input_shape
         self.max_stretch = max_stretch  # must be the value the model was trained with (dataset.json)
-        # 2. Index the lexicon once (50k words take a tenth of a second).
+        # 3. Index the lexicon once (50k words take a tenth of a second).
         self.lexicon = None if lexicon is None else lexicon if isinstance(lexicon, WordIndex) else build_lexicon(lexicon)
-        # 3. Beam search with the English prior reads real words best (README, "A language prior"); a charset of which
+        # 4. Beam search with the English prior reads real words best (README, "A language prior"); a charset of which
         #    the prior knows less than 90 % (other letters, many marks) gets plain beam search.
         self.decoder = "beam_lm" if coverage(self.charset) >= 0.9 else "beam"
-        # 4. One traced graph for every batch size: no per-call setup as model.predict has (~5x faster at batch 1).
+        # 5. One traced graph for every batch size: no per-call setup as model.predict has (~5x faster at batch 1).
         spec = tf.TensorSpec([None, self.height, self.width, self.channels], tf.float32)
         self._infer = tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
     @classmethod
     def from_model(cls, path: str | os.PathLike, lexicon: "Sequence[str] | WordIndex | None" = None) -> "Recognizer":
-        """Load one .keras inference model (safe mode) that carries its charset and preprocessing: nothing else needed."""
+        """Load a .keras model of notebook 03 (best.keras, or last.keras) in safe mode: nothing else needed."""
         import keras
 
         if not Path(path).is_file():

@@ -178,8 +178,8 @@ def compile_training_model(train: keras.Model, cfg: dict[str, Any], num_classes:
 
 
 def outputs_probabilities(model: keras.Model) -> bool:
-    """True when the model ends in the softmax layer (the seed recipe trains on it), False for a logits model."""
-    return model.layers[-1].name == "softmax"
+    """True when the model's last layer is a softmax (the inference model; the seed recipe trains on it), False for logits."""
+    return getattr(getattr(model.layers[-1], "activation", None), "__name__", "") == "softmax"
 
 
 def act_from_train(train: keras.Model) -> keras.Model:

@@ -213,6 +213,23 @@ def test_charset_must_match_model(act_model) -> None:
         Recognizer(act_model, Charset("abc"))
 
 
+def test_a_training_model_reads_as_its_inference_model(act_model, recognizer, tmp_path) -> None:
+    # Notebook 03's checkpoints/last.keras is the logits model it trains: read as if it were best.keras, not with
+    # logits taken for probabilities (beam search and confidences would be wrong without a word).
+    from crnn_utils.model import logits_model
+
+    items = [word_image(100 + 20 * i, 32, i % 2 == 0, i) for i in range(4)]
+    train = logits_model(act_model)
+    train.save(tmp_path / "last.keras")
+    for model in (train, keras.models.load_model(tmp_path / "last.keras", compile=False)):
+        reader = Recognizer(model, CHARSET)
+        np.testing.assert_allclose(reader.probabilities(items), recognizer.probabilities(items), atol=1e-5)
+        for decoder in ("greedy", "beam"):
+            read, want = reader.recognize(items, decoder), recognizer.recognize(items, decoder)
+            assert [r.text for r in read] == [r.text for r in want]
+            np.testing.assert_allclose([r.confidence for r in read], [r.confidence for r in want], rtol=1e-4)
+
+
 def test_from_run_dir(act_model, tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="notebooks/01") as err:
         Recognizer.from_run_dir(tmp_path)
