@@ -82,8 +82,12 @@ class Recognizer:
         from .model import model_spec
         from .training import act_from_train
 
-        # 1. A training model (notebook 03's checkpoints/last.keras) ends in logits: read with its softmax, or the
-        #    decoders would take logits for probabilities (beam search and confidences go wrong, silently).
+        # 1. A model of per-step class scores, (batch, steps, classes); a training model (notebook 03's last.keras)
+        #    ends in logits: read with its softmax, or the decoders would take logits for probabilities.
+        shape = model.output_shape
+        if not (isinstance(shape, tuple) and len(shape) == 3 and isinstance(shape[-1], int)):
+            raise ValueError(f"this model outputs {shape}, not per-step class scores (batch, steps, classes): give the "
+                             "inference model, checkpoints/best.keras (export/model.keras decodes inside itself)")
         model = act_from_train(model)
         # 2. The charset and max_stretch the model carries, unless given; then check the number of classes.
         spec = model_spec(model) or {}

@@ -228,6 +228,9 @@ def test_a_training_model_reads_as_its_inference_model(act_model, recognizer, tm
             read, want = reader.recognize(items, decoder), recognizer.recognize(items, decoder)
             assert [r.text for r in read] == [r.text for r in want]
             np.testing.assert_allclose([r.confidence for r in read], [r.confidence for r in want], rtol=1e-4)
+    # The exported decoding model (text ids out) is no model to read with: said so, not a TypeError.
+    with pytest.raises(ValueError, match="per-step class scores"):
+        Recognizer(decoding_model(act_model), CHARSET)
 
 
 def test_from_run_dir(act_model, tmp_path) -> None:
