@@ -1,13 +1,15 @@
 """What the English language prior adds to beam search, on a run's own splits and on labelled folders; and how much
 of it comes from the prior knowing the generator's words.
 
-    .venv/bin/python benchmarks/language_prior.py RUN_DIR [FOLDER ...] [--sweep] [--out benchmarks/results/language_prior.json]
+    .venv/bin/python benchmarks/language_prior.py RUN_DIR [FOLDER ...] [--sweep [--sweep-on SET]] [--out PATH]
 
 Decodes with greedy, beam, beam_lm (the default prior: a 6-gram of wordfreq's 100k most frequent English words) and
 beam_lm with a control prior built from 100k wordfreq words *not* in the run's rendered words (run_dir/data/synth/
 lexicon.txt): the gap between the two on the test split is what the prior gains by having seen the test words.
 --sweep first scores weight x bonus x mix on the validation split (how the defaults of `language.LanguagePrior`
-were chosen). Unreadable folder images count as wrong, as in score_folders.py.
+were chosen), or with --sweep-on on a folder's name (real crops: letters and digits are scored too). RUN_DIR
+`pretrained` reads with the shipped model, on the folders only. Unreadable folder images count as wrong, as in
+score_folders.py.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("folders", type=Path, nargs="*")
     ap.add_argument("--sweep", action="store_true", help="score weight x bonus x mix on the validation split first")
+    ap.add_argument("--sweep-on", default="val", help="the set to sweep on: val, or a folder's name")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "language_prior.json")
     args = ap.parse_args(argv)
 
@@ -38,9 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     from crnn_utils import ctc, datasets, language, metrics, synth, training
     from crnn_utils.recognizer import Recognizer
 
-    rec = Recognizer.from_run_dir(args.run_dir)
+    pretrained = str(args.run_dir) == "pretrained"
+    rec = Recognizer.pretrained() if pretrained else Recognizer.from_run_dir(args.run_dir)
     cs, data = rec.charset, args.run_dir / "data"
-    info = datasets.load_dataset_info(data)
     lexicon_file = data / "synth" / "lexicon.txt"
     generator_words = {w.lower() for w in (lexicon_file.read_text().split() if lexicon_file.is_file() else synth.lexicon())}
     # 1. The control prior: as many wordfreq words as the default's, none of them the generator's.
@@ -53,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # 2. Probabilities of each set: the run's val and test splits, then the folders.
     sets = {}
-    for split in ("val", "test"):
+    for split in () if pretrained else ("val", "test"):
+        info = datasets.load_dataset_info(data)
         ds = datasets.make_dataset(datasets.shard_paths(data, split), 256, max(1, info["max_label_len"]), cs.blank,
                                    width=info["image_width"])
         images, labels = training.validation_arrays(ds, 0, cs)
@@ -74,13 +78,15 @@ def main(argv: list[str] | None = None) -> None:
               "rendered_words": len(generator_words), "sweep": [], "sets": {}}
     # 3. The sweep on the validation split.
     if args.sweep:
-        probs, labels = sets["val"]
+        probs, labels = sets[args.sweep_on]
         for weight, bonus, mix in itertools.product((0.5, 0.65, 0.8, 1.0), (1.5, 2.0, 2.5, 3.0), (0.7, 0.9)):
             prior = language.LanguagePrior(default_lm, cs, weight, bonus, mix)
             s = metrics.score(labels, read(probs, prior))
-            result["sweep"].append({"weight": weight, "bonus": bonus, "mix": mix, "any_case": s["word_acc_ci"],
-                                    "case_sensitive": s["word_acc"]})
-            print(f"val weight {weight} bonus {bonus} mix {mix}: {s['word_acc_ci']:.2%} any case", flush=True)
+            result["sweep"].append({"set": args.sweep_on, "weight": weight, "bonus": bonus, "mix": mix,
+                                    "any_case": s["word_acc_ci"], "case_sensitive": s["word_acc"],
+                                    "alnum36": s["word_acc_alnum36"]})
+            print(f"{args.sweep_on} weight {weight} bonus {bonus} mix {mix}: {s['word_acc_ci']:.2%} any case, "
+                  f"{s['word_acc_alnum36']:.2%} letters and digits", flush=True)
     # 4. Every set with each decoder.
     for name, (probs, labels) in sets.items():
         in_lexicon = float(np.mean([label.lower() in generator_words for label in labels]))
@@ -90,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
             t = time.perf_counter()
             texts = read(probs, prior, "beam_lm" if prior else decoder)
             s = metrics.score(labels, texts)
-            row[decoder] = {"any_case": s["word_acc_ci"], "case_sensitive": s["word_acc"], "cer": s["cer"],
+            row[decoder] = {"any_case": s["word_acc_ci"], "case_sensitive": s["word_acc"],
+                            "alnum36": s["word_acc_alnum36"], "cer": s["cer"],
                             "ms_per_word": 1000 * (time.perf_counter() - t) / max(1, len(labels))}
         result["sets"][name] = row
         print(f"{name} (n={len(labels)}, {in_lexicon:.0%} in the run's rendered words): "

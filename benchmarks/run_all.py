@@ -57,7 +57,7 @@ OUTPUT_OF = {"pipeline": "pipeline.json", "step": "step_kernels.json", "recogniz
 # The scripts make bench does not start, and why (benchmarks/README.md gives their commands).
 SEPARATE = {
     "score_folders.py": "needs a trained run_dir and the folders of eval_sets/",
-    "language_prior.py": "needs a trained run_dir (its val and test splits); about 25 minutes with --sweep",
+    "language_prior.py": "needs a trained run_dir (its val and test splits) or folders; about 25 minutes with --sweep",
     "time_to_accuracy.py": "reads notebook 03 run directories trained for the purpose (tens of minutes each)",
     "screen_generator.py": "trains one model per generator setting (about 15 minutes each) and scores real crops",
     "eval_sets/third_party_words.py": "needs trdg 1.8 in a throwaway venv (Pillow < 10)",
