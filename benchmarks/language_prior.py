@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sweep-on", default="val", help="the set to sweep on: val, or a folder's name")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "language_prior.json")
     args = ap.parse_args(argv)
+    names = [f.name for f in args.folders] + ([] if str(args.run_dir) == "pretrained" else ["val", "test"])
+    if args.sweep and args.sweep_on not in names:
+        ap.error(f"--sweep-on {args.sweep_on!r} is none of the sets read: {', '.join(names) or 'none'}")
 
     import numpy as np
     import wordfreq
@@ -56,8 +59,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # 2. Probabilities of each set: the run's val and test splits, then the folders.
     sets = {}
+    info = {} if pretrained else datasets.load_dataset_info(data)
     for split in () if pretrained else ("val", "test"):
-        info = datasets.load_dataset_info(data)
         ds = datasets.make_dataset(datasets.shard_paths(data, split), 256, max(1, info["max_label_len"]), cs.blank,
                                    width=info["image_width"])
         images, labels = training.validation_arrays(ds, 0, cs)
