@@ -11,14 +11,26 @@ DEFAULT_RUN_DIR = Path("runs/default")
 
 
 def _model_options(ap: argparse.ArgumentParser) -> None:
-    """--run-dir and --model, shared by both commands."""
+    """--run-dir, --model and --colour, shared by both commands."""
+    from .recognizer import COLOUR_MODES
+
     which = ap.add_mutually_exclusive_group()
     which.add_argument("--run-dir", metavar="D", help="read with D/checkpoints/best.keras (a run of the notebooks)")
     which.add_argument("--model", metavar="FILE", help="a .keras model file written by notebook 03, or 'pretrained'")
+    ap.add_argument("--colour", choices=COLOUR_MODES, default="auto", help="auto (default): a colour image whose ink "
+                    "stands out more in one colour channel is also read in it, keeping the more confident reading; "
+                    "luminance: grey only")
 
 
-def load_recognizer(run_dir: str | None = None, model: str | None = None):
+def load_recognizer(run_dir: str | None = None, model: str | None = None, colour: str = "auto"):
     """(Recognizer, what was loaded): --run-dir, --model, else runs/default when it has a model, else the pretrained one."""
+    recognizer, what = _load(run_dir, model)
+    recognizer.colour = colour
+    return recognizer, what
+
+
+def _load(run_dir: str | None, model: str | None):
+    """load_recognizer's choice of model."""
     from .recognizer import Recognizer
 
     if run_dir:
@@ -53,7 +65,7 @@ def read_main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     # 1. The model, and which one it is (stderr, so stdout stays the readings).
     try:
-        recognizer, what = load_recognizer(args.run_dir, args.model)
+        recognizer, what = load_recognizer(args.run_dir, args.model, args.colour)
         if args.lexicon:
             from .ctc import build_lexicon
 
@@ -102,7 +114,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", metavar="PATH", help="also write the full scores (misreads, by height) to PATH")
     args = ap.parse_args(argv)
     try:
-        recognizer, what = load_recognizer(args.run_dir, args.model)
+        recognizer, what = load_recognizer(args.run_dir, args.model, args.colour)
         scores = score_folder(recognizer, args.folder, decoders=args.decoders)
         if args.tesseract:
             scores["tesseract"] = _tesseract_scores(args.folder)

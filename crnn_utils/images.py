@@ -257,6 +257,37 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return gray
 
 
+def _two_tone_contrast(gray: np.ndarray) -> float:
+    """Otsu's between-class variance of a 0..255 image: how far apart its two tones (ink, background) lie."""
+    u8 = np.clip(gray, 0, 255).astype(np.uint8)
+    t, _ = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    low = u8 <= t
+    share = float(low.mean())
+    if share in (0.0, 1.0):
+        return 0.0
+    return share * (1.0 - share) * float(gray[low].mean() - gray[~low].mean()) ** 2
+
+
+def ink_channel(image: np.ndarray) -> np.ndarray | None:
+    """The colour channel (R, G or B, float32 0..255) whose ink and background differ more than in grey; None when none does.
+
+    Luminance loses ink that differs from its background in colour, not brightness (green on brick, blue on sky).
+    """
+    img = np.asarray(image)
+    if img.dtype.kind == "u" and img.dtype != np.uint8:
+        img = _wide_to_255(img)
+    # Grey images have no colour; a transparent image's alpha carries the drawing (to_gray's rules apply to it).
+    if img.ndim != 3 or img.shape[2] not in (3, 4) or (img.shape[2] == 4 and float(img[..., 3].min()) < 255):
+        return None
+    rgb = img[..., :3].astype(np.float32)
+    best, best_contrast = None, _two_tone_contrast(to_gray(img))
+    for c in range(3):
+        contrast = _two_tone_contrast(rgb[..., c])
+        if contrast > 1.01 * best_contrast:  # the margin keeps a grey image saved as RGB to one reading
+            best, best_contrast = rgb[..., c], contrast
+    return best
+
+
 def fit_size(h: int, w: int, height: int = IMG_HEIGHT, width: int = IMG_WIDTH,
              max_stretch: float = MAX_STRETCH) -> tuple[int, int]:
     """Height and width after resizing to `height`: widened up to `max_stretch` times, never beyond `width`."""

@@ -13,9 +13,11 @@ import numpy as np
 from .charset import Charset
 from .ctc import DECODERS, WordIndex, build_lexicon, decode
 from .language import coverage
-from .images import MAX_STRETCH, UNREADABLE, ImageError, is_hidden_name, is_image_name, load_image, preprocess
+from .images import (MAX_STRETCH, UNREADABLE, ImageError, ink_channel, is_hidden_name, is_image_name, load_image,
+                     preprocess)
 
 Item = Union[str, os.PathLike, np.ndarray]
+COLOUR_MODES = ("auto", "luminance")  # Recognizer(colour=...): also read the clearest colour channel, or grey only
 
 
 @dataclass
@@ -76,7 +78,7 @@ class Recognizer:
     """A CRNN inference model plus its charset: images -> text with the greedy, beam, beam_lm or lexicon decoder."""
 
     def __init__(self, model, charset: Charset | str | None = None, lexicon: "Sequence[str] | WordIndex | None" = None,
-                 max_stretch: float | None = None) -> None:
+                 max_stretch: float | None = None, colour: str = "auto") -> None:
         import tensorflow as tf
 
         from .model import model_spec
@@ -106,12 +108,26 @@ class Recognizer:
         self.max_stretch = max_stretch  # must be the value the model was trained with (dataset.json)
         # 3. Index the lexicon once (50k words take a tenth of a second).
         self.lexicon = None if lexicon is None else lexicon if isinstance(lexicon, WordIndex) else build_lexicon(lexicon)
-        # 4. Beam search with the English prior reads real words best (README, "A language prior"); a charset of which
+        # 4. "auto": a colour image whose ink differs from its background more in one colour channel than in grey is
+        #    read twice (grey, then that channel) and keeps the more confident reading; "luminance": grey only.
+        self.colour = colour
+        # 5. Beam search with the English prior reads real words best (README, "A language prior"); a charset of which
         #    the prior knows less than 90 % (other letters, many marks) gets plain beam search.
         self.decoder = "beam_lm" if coverage(self.charset) >= 0.9 else "beam"
-        # 5. One traced graph for every batch size: no per-call setup as model.predict has (~5x faster at batch 1).
+        # 6. One traced graph for every batch size: no per-call setup as model.predict has (~5x faster at batch 1).
         spec = tf.TensorSpec([None, self.height, self.width, self.channels], tf.float32)
         self._infer = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    @property
+    def colour(self) -> str:
+        """How colour images are read: "auto" (grey, and the ink channel when it shows the ink better) or "luminance"."""
+        return self._colour
+
+    @colour.setter
+    def colour(self, mode: str) -> None:
+        if mode not in COLOUR_MODES:
+            raise ValueError(f"colour must be one of {', '.join(map(repr, COLOUR_MODES))} (got {mode!r})")
+        self._colour = mode
 
     @classmethod
     def from_model(cls, path: str | os.PathLike, lexicon: "Sequence[str] | WordIndex | None" = None) -> "Recognizer":
@@ -159,30 +175,43 @@ class Recognizer:
 
     def preprocess(self, items: Item | Iterable[Item]) -> tuple[np.ndarray, list[str | None], list[str | None]]:
         """Items -> (N, H, W, 1) float32 model inputs, the error reason per item (None when fine) and the source paths."""
+        batch, errors, sources, _ = self._prepare(items)
+        return batch, errors, sources
+
+    def _prepare(self, items: Item | Iterable[Item]) -> tuple[np.ndarray, list[str | None], list[str | None], dict]:
+        """preprocess, plus {index: the input from the item's ink channel} for the colour images read twice."""
         items = _as_items(items)
         batch = np.zeros((len(items), self.height, self.width, 1), np.float32)
         errors: list[str | None] = [None] * len(items)
         sources: list[str | None] = [None] * len(items)
+        second: dict[int, np.ndarray] = {}
         for i, item in enumerate(items):
+            if isinstance(item, (str, os.PathLike)):
+                sources[i] = str(item)
             try:
-                # 1. Files through load_image (its ImageError reasons); arrays checked for a usable shape.
-                if isinstance(item, (str, os.PathLike)):
-                    sources[i] = str(item)
-                    image = load_image(item)
-                else:
-                    image = np.asarray(item)
-                    if image.ndim not in (2, 3) or image.size == 0 or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
-                        raise ImageError(UNREADABLE, None, f"array of shape {image.shape}")
-                    if image.dtype == bool:  # a mask: True is white
-                        image = image.astype(np.uint8) * 255
-                    if not (np.issubdtype(image.dtype, np.number) and np.isfinite(image).all()):
-                        raise ImageError(UNREADABLE, None, f"array of {image.dtype} with values that are not pixel values")
-                    image = _to_uint8_range(image)
-                # 2. The one preprocessing used in training: grey, resize to height, widen/squeeze, pad to width.
+                image = self._load(item)
+                # The one preprocessing used in training: grey, resize to height, widen/squeeze, pad to width.
                 batch[i] = preprocess(image, self.height, self.width, self.max_stretch)
+                channel = ink_channel(image) if self.colour == "auto" else None
+                if channel is not None:
+                    second[i] = preprocess(channel, self.height, self.width, self.max_stretch)
             except ImageError as e:
                 errors[i] = e.reason
-        return batch, errors, sources
+        return batch, errors, sources, second
+
+    @staticmethod
+    def _load(item: Item) -> np.ndarray:
+        """A path through load_image (its ImageError reasons), or an array checked for a usable shape and values."""
+        if isinstance(item, (str, os.PathLike)):
+            return load_image(item)
+        image = np.asarray(item)
+        if image.ndim not in (2, 3) or image.size == 0 or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
+            raise ImageError(UNREADABLE, None, f"array of shape {image.shape}")
+        if image.dtype == bool:  # a mask: True is white
+            image = image.astype(np.uint8) * 255
+        if not (np.issubdtype(image.dtype, np.number) and np.isfinite(image).all()):
+            raise ImageError(UNREADABLE, None, f"array of {image.dtype} with values that are not pixel values")
+        return _to_uint8_range(image)
 
     def _predict(self, batch: np.ndarray, batch_size: int) -> np.ndarray:
         """Model probabilities for preprocessed images, batch_size at a time."""
@@ -197,14 +226,23 @@ class Recognizer:
             return np.zeros((0, int(self.model.output_shape[1]), self.charset.num_classes), np.float32)
         return np.concatenate(out)
 
-    def probabilities(self, items: Item | Iterable[Item], batch_size: int = 256) -> np.ndarray:
-        """Per-step class probabilities (N, T, classes) for plots; rows of unreadable items are NaN."""
-        batch, errors, _ = self.preprocess(items)
+    def _read(self, items: Item | Iterable[Item], batch_size: int) -> tuple[np.ndarray, list[str | None], list[str | None]]:
+        """Probabilities (N, T, classes; NaN rows for unreadable items), errors and sources: the model's one pass."""
+        batch, errors, sources, second = self._prepare(items)
         ok = np.array([e is None for e in errors], bool)
         probs = np.full((len(batch), int(self.model.output_shape[1]), self.charset.num_classes), np.nan, np.float32)
         if ok.any():
             probs[ok] = self._predict(batch[ok], batch_size)
-        return probs
+        if second:  # the ink channel's reading replaces the grey one where its best path is more probable
+            index = np.array(sorted(second))
+            other = self._predict(np.stack([second[i] for i in index]), batch_size)
+            better = _best_path_log_prob(other) > _best_path_log_prob(probs[index])
+            probs[index[better]] = other[better]
+        return probs, errors, sources
+
+    def probabilities(self, items: Item | Iterable[Item], batch_size: int = 256) -> np.ndarray:
+        """Per-step class probabilities (N, T, classes) for plots; rows of unreadable items are NaN."""
+        return self._read(items, batch_size)[0]
 
     def recognize(
         self,
@@ -233,20 +271,25 @@ class Recognizer:
                 raise ValueError(f"unknown decoder {decoder!r}; expected one of {', '.join(map(repr, DECODERS))}")
             if decoder == "lexicon" and self.lexicon is None:
                 raise ValueError("decoder='lexicon' needs a lexicon: Recognizer(model, charset, lexicon=words)")
-        # 2. Preprocess; bad items get an error Result and are left out of the model run.
-        batch, errors, sources = self.preprocess(items)
+        # 2. Preprocess and run the model once; bad items get an error Result.
+        probs, errors, sources = self._read(items, batch_size)
         ok = [i for i, e in enumerate(errors) if e is None]
         out = {d: [Result("", 0.0, error=e, source=s) for e, s in zip(errors, sources)] for d in decoders}
         if not ok:
             return out
-        # 3. The model once, then each CTC decoder on the same probabilities.
-        probs = self._predict(batch[ok], batch_size)
+        probs = probs[ok]
+        # 3. Each CTC decoder on the same probabilities.
         for decoder in decoders:
             decoded = decode(probs, self.charset, decoder=decoder, beam_width=beam_width,  # beam_lm: english_prior,
                              lexicon=self.lexicon, max_distance=max_distance)             # built once per charset
             for i, d in zip(ok, decoded):
                 out[decoder][i] = Result(d.text, d.confidence, None, list(d.ids), sources[i])
         return out
+
+
+def _best_path_log_prob(probs: np.ndarray) -> np.ndarray:
+    """Log probability of each image's best path (the sum over steps of the log of the top class), (N,)."""
+    return np.log(probs.max(-1) + 1e-12).sum(-1)
 
 
 HEIGHT_BANDS = (16, 24, 32, 48, 64, 96)  # crop heights (px) where score_folder's by-height bands start

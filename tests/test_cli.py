@@ -75,3 +75,15 @@ def test_eval_prints_three_protocols_and_cer_per_decoder(model_file, tmp_path) -
     scores = json.loads((tmp_path / "s.json").read_text())
     n = len([p for p in SAMPLES.iterdir() if p.is_file()])
     assert scores["greedy"]["n"] == n and scores["unreadable"] == 1
+
+
+def test_colour_option_reads_grey_only_or_refuses_an_unknown_mode(model_file) -> None:
+    # The pretrained model on the sample photos (in colour): read grey only, some confidence differs.
+    grey, auto = (_run("crnn-read", SAMPLES, "--model", "pretrained", "--decoder", "greedy", "--json", *flag)
+                  for flag in (("--colour", "luminance"), ()))
+    assert grey.returncode == auto.returncode == 0, grey.stderr + auto.stderr
+    grey, auto = json.loads(grey.stdout), json.loads(auto.stdout)
+    assert [r["path"] for r in grey] == [r["path"] for r in auto]
+    assert any(g["confidence"] != a["confidence"] for g, a in zip(grey, auto))
+    out = _run("crnn-eval", SAMPLES, "--model", model_file, "--colour", "rgb")
+    assert out.returncode == 2 and "invalid choice: 'rgb'" in out.stderr

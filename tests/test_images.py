@@ -23,6 +23,7 @@ from crnn_utils.images import (
     ImageError,
     fit_size,
     image_size,
+    ink_channel,
     load_image,
     preprocess,
     preprocess_tf,
@@ -577,3 +578,32 @@ def test_formats_opencv_does_not_decode_are_counted_as_such(tmp_path: Path) -> N
     stats = prepare_split(records, Charset.seed(), tmp_path / "out", "train", progress=False)
     assert stats.used == 1 and stats.skipped == {"unsupported_format": 3, "unreadable_image": 1}
     assert [p.name for p in list_images(tmp_path)] == ["Damaged.jpg", "Hello.png", "Photo.jpg", "Shop.jxl", "World.heic"]
+
+
+def iso_luminant_word(h: int = 40, w: int = 120) -> np.ndarray:
+    """Red ink on a green background of the same luminance (BT.601): a word that grey does not show."""
+    img = np.zeros((h, w, 3), np.uint8)
+    img[...] = (0, 100, 0)  # luminance 58.7
+    cv2.putText(img, "ab", (4, h - 8), cv2.FONT_HERSHEY_SIMPLEX, h / 40, (196, 0, 0), 3)  # luminance 58.6
+    return img
+
+
+def test_ink_channel_shows_ink_that_grey_loses() -> None:
+    img = iso_luminant_word()
+    assert np.ptp(to_gray(img)) < 1.0  # grey: nothing to read
+    np.testing.assert_array_equal(ink_channel(img), img[..., 0].astype(np.float32))  # red: the word
+    opaque = np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])
+    np.testing.assert_array_equal(ink_channel(opaque), img[..., 0].astype(np.float32))
+    # The other colour channel of a two-colour word serves as well when it separates more: swap ink and background.
+    swapped = img[..., [1, 0, 2]]
+    np.testing.assert_array_equal(ink_channel(swapped), swapped[..., 1].astype(np.float32))
+
+
+def test_ink_channel_is_none_where_grey_shows_the_ink_as_well() -> None:
+    black_on_white = np.full((32, 90, 3), 255, np.uint8)
+    cv2.putText(black_on_white, "ab", (4, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+    assert ink_channel(black_on_white) is None  # every channel is the grey image
+    assert ink_channel(black_on_white[..., 0]) is None  # grey in
+    assert ink_channel(black_on_white[..., :1]) is None
+    see_through = np.dstack([iso_luminant_word(), np.full((40, 120), 128, np.uint8)])
+    assert ink_channel(see_through) is None  # transparency draws the word: to_gray's rules, not a colour channel

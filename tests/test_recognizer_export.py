@@ -21,6 +21,7 @@ from crnn_utils.export import (
     tflite_outputs,
 )
 from crnn_utils.model import build_named
+from crnn_utils.images import ink_channel
 from crnn_utils.recognizer import Recognizer, Result, score_folder
 
 CHARSET = Charset.seed()
@@ -167,8 +168,9 @@ def test_colour_grey_any_size_and_float_inputs(recognizer, act_model) -> None:
     ready = recognizer.preprocess([grey])[0][0]  # (32, 128, 1) float in [0, 1]
     results = recognizer.recognize([colour, grey, rgba, grey[..., None], small, ready], "greedy")
     assert all(r.ok for r in results)
-    # Colour and its grey version agree up to the uint8 rounding of cvtColor; RGBA (opaque) and (H, W, 1) exactly.
-    p = recognizer.probabilities([colour, grey, rgba, grey[..., None], ready])
+    # Read in grey only, colour and its grey version agree up to the uint8 rounding of cvtColor; RGBA (opaque) and
+    # (H, W, 1) exactly.
+    p = Recognizer(act_model, CHARSET, colour="luminance").probabilities([colour, grey, rgba, grey[..., None], ready])
     np.testing.assert_allclose(p[0], p[1], atol=0.02)
     np.testing.assert_array_equal(p[0], p[2])
     np.testing.assert_array_equal(p[1], p[3])
@@ -179,6 +181,31 @@ def test_colour_grey_any_size_and_float_inputs(recognizer, act_model) -> None:
     assert len(recognizer.recognize(np.stack([ready, ready]))) == 2
     bad = recognizer.recognize([np.zeros((0, 5), np.uint8), np.zeros((4, 4, 7), np.uint8), grey])
     assert [r.error for r in bad] == ["unreadable_image", "unreadable_image", None]
+
+
+def test_colour_auto_keeps_the_more_confident_of_grey_and_the_ink_channel(recognizer, act_model) -> None:
+    # Blue ink on red paper of nearly the same luminance: the blue channel separates them, grey hardly does.
+    img = np.zeros((40, 150, 3), np.uint8)
+    img[...] = (150, 40, 40)
+    cv2.putText(img, "hi", (4, 32), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (20, 30, 255), 3)
+    channel = ink_channel(img)
+    assert channel is not None
+    grey_only = Recognizer(act_model, CHARSET, colour="luminance")
+    p_grey, p_channel = grey_only.probabilities([img, channel])
+    assert np.abs(p_grey - p_channel).max() > 1e-3  # two different readings to choose between
+    def path_log_prob(p):
+        return np.log(p.max(-1)).sum()
+    best = p_channel if path_log_prob(p_channel) > path_log_prob(p_grey) else p_grey
+    # Alone and in a batch beside images without an ink channel (read once, as in grey), each keeps its own.
+    plain = word_image(120, 32, False, 5)
+    p_auto = recognizer.probabilities([plain, img, plain])
+    np.testing.assert_allclose(p_auto[1], best, atol=1e-6)
+    np.testing.assert_allclose(p_auto[[0, 2]], grey_only.probabilities([plain, plain]), atol=1e-6)
+    assert recognizer.recognize([img], "greedy")[0].text == greedy_decode(best, CHARSET)[0].text
+    with pytest.raises(ValueError, match="colour must be one of"):
+        Recognizer(act_model, CHARSET, colour="rgb")
+    with pytest.raises(ValueError, match="colour must be one of"):
+        recognizer.colour = "grey"
 
 
 def test_decoders_and_batch_sizes(recognizer) -> None:
