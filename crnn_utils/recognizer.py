@@ -174,7 +174,7 @@ class Recognizer:
         return cls(model, Charset(info["charset"]), lexicon=lexicon, max_stretch=float(info.get("max_stretch", 1.0)))
 
     def preprocess(self, items: Item | Iterable[Item]) -> tuple[np.ndarray, list[str | None], list[str | None]]:
-        """Items -> (N, H, W, 1) float32 model inputs, the error reason per item (None when fine) and the source paths."""
+        """Items -> (N, H, W, 1) float32 grey model inputs, the error reason per item (None when fine) and the source paths."""
         batch, errors, sources, _ = self._prepare(items)
         return batch, errors, sources
 
