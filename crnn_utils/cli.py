@@ -63,6 +63,8 @@ def read_main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--lexicon", metavar="FILE", help="one word per line, for --decoder lexicon")
     ap.add_argument("--json", action="store_true", help="one JSON list of {path, text, confidence, error}")
     args = ap.parse_args(argv)
+    if args.decoder == "lexicon" and not args.lexicon:
+        ap.error("--decoder lexicon needs --lexicon FILE (one word per line)")
     # 1. The model, and which one it is (stderr, so stdout stays the readings).
     try:
         recognizer, what = load_recognizer(args.run_dir, args.model, args.colour)

@@ -111,7 +111,7 @@ class Recognizer:
         # 4. "auto": a colour image whose ink differs from its background more in one colour channel than in grey is
         #    read twice (grey, then that channel) and keeps the more confident reading; "luminance": grey only.
         self.colour = colour
-        # 5. Beam search with the English prior reads real words best (README, "A language prior"); a charset of which
+        # 5. Beam search with the English prior reads real words best (docs/experiments.md, "3. Decoding"); a charset of which
         #    the prior knows less than 90 % (other letters, many marks) gets plain beam search.
         self.decoder = "beam_lm" if coverage(self.charset) >= 0.9 else "beam"
         # 6. One traced graph for every batch size: no per-call setup as model.predict has (~5x faster at batch 1).

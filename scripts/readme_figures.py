@@ -44,7 +44,7 @@ def long_run_figure(out: Path) -> None:
 
     history = pd.read_csv(ROOT / "crnn_utils" / "pretrained" / "history.csv")
     fig = viz.accuracy_against_minutes(history.to_dict("list"),
-                                       title="pretrained run: greedy word accuracy on real crops (validation part)")
+                                       title="pretrained run: greedy word accuracy on real crops (choose part)")
     fig.savefig(out, dpi=viz.DPI, bbox_inches="tight")
 
 

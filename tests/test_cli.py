@@ -87,3 +87,8 @@ def test_colour_option_reads_grey_only_or_refuses_an_unknown_mode(model_file) ->
     assert any(g["confidence"] != a["confidence"] for g, a in zip(grey, auto))
     out = _run("crnn-eval", SAMPLES, "--model", model_file, "--colour", "rgb")
     assert out.returncode == 2 and "invalid choice: 'rgb'" in out.stderr
+
+
+def test_lexicon_decoder_without_a_word_list_names_the_option(model_file) -> None:
+    out = _run("crnn-read", SAMPLES / "hello.png", "--model", model_file, "--decoder", "lexicon")
+    assert out.returncode == 2 and "--decoder lexicon needs --lexicon FILE" in out.stderr
