@@ -111,12 +111,14 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
                                  "(case-sensitive, any case, letters and digits only) and CER per decoder.")
     ap.add_argument("folder", help="a folder with a label file (labels.tsv: path<TAB>label; see docs/data_formats.md)")
     _model_options(ap)
-    ap.add_argument("--decoders", nargs="+", default=["greedy", "beam_lm"], choices=["greedy", "beam", "beam_lm"])
+    ap.add_argument("--decoders", nargs="+", choices=["greedy", "beam", "beam_lm"],
+                    help="default: greedy and the model's default decoder (beam_lm for Latin charsets, else beam)")
     ap.add_argument("--tesseract", action="store_true", help="also score `tesseract --psm 8` on the same images")
     ap.add_argument("--json", metavar="PATH", help="also write the full scores (misreads, by height) to PATH")
     args = ap.parse_args(argv)
     try:
         recognizer, what = load_recognizer(args.run_dir, args.model, args.colour)
+        args.decoders = args.decoders or ["greedy", recognizer.decoder]
         scores = score_folder(recognizer, args.folder, decoders=args.decoders)
         if args.tesseract:
             scores["tesseract"] = _tesseract_scores(args.folder)
@@ -127,9 +129,14 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     print(f"{'decoder':<9} {'case-sensitive':>15} {'any case':>9} {'letters+digits':>15} {'± s.e.':>7} {'CER':>6}")
     for d in args.decoders + (["tesseract"] if args.tesseract else []):
         m = scores[d]
-        se = standard_error(m["word_acc_alnum36"], m["n"])
-        print(f"{d:<9} {m['word_acc']:>15.1%} {m['word_acc_ci']:>9.1%} {m['word_acc_alnum36']:>15.1%} "
-              f"{se:>7.1%} {m['cer']:>6.3f}")
+        alnum = m["word_acc_alnum36"]
+        se = (standard_error(alnum, scores["n_alnum36"]) if alnum == alnum
+              else standard_error(m["word_acc_ci"], m["n"]))
+        print(f"{d:<9} {m['word_acc']:>15.1%} {m['word_acc_ci']:>9.1%} "
+              f"{format(alnum, '>15.1%') if alnum == alnum else '–':>15} {se:>7.1%} {m['cer']:>6.3f}")
+    if scores["labels_not_in_model"]:
+        print(f"note: {scores['labels_not_in_model']} label(s) use characters this model cannot output "
+              f"({scores['chars_not_in_model'][:40]}): they can only be read wrong; train on them (charset=\"auto\")")
     bands = scores[f"{args.decoders[0]}_any_case_by_height"]
     print(f"{args.decoders[0]}, any case, by crop height: "
           + ", ".join(f"{band} {v['word_acc_ci']:.0%} (n={v['n']})" for band, v in bands.items()))

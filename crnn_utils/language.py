@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import unicodedata
 from typing import Iterable
 
 import numpy as np
@@ -15,10 +16,22 @@ _BASE = len(SYMBOLS) + 1
 _CACHE_SIZE = 100_000  # contexts kept per cache (a few tens of MB); a long read clears and refills it
 
 
+# Latin letters that Unicode does not decompose into a base letter and a mark.
+_LATIN_BASE = {"ß": "s", "æ": "a", "œ": "o", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "t", "ı": "i"}
+
+
+@functools.lru_cache(maxsize=4096)
 def fold(c: str) -> str:
-    """The language model's symbol for a character: lower case, every ASCII digit as '0' ('' when it has none)."""
+    """The language model's symbol for a character: lower case, an accented Latin letter as its base letter (ü -> u), every ASCII digit as '0' ('' when it has none)."""
     s = "0" if c in "0123456789" else c.lower()
-    return s if len(s) == 1 and s in SYMBOLS[1:] else ""
+    if len(s) == 1 and s in SYMBOLS[1:]:
+        return s
+    # ü, é, İ, ß: the prior scores them as u, e, i, s, so it neither prefers the plain letter nor ends the word there;
+    # the pixels decide which of the two it is, as they decide case.
+    if len(c) != 1 or not unicodedata.category(c).startswith("L"):
+        return ""
+    base = _LATIN_BASE.get(c.lower()) or unicodedata.normalize("NFKD", c)[:1].lower()
+    return base if base in SYMBOLS[2:] else ""
 
 
 def _current_word(text: str) -> str:

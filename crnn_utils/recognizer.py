@@ -309,12 +309,14 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
     Unreadable images count as wrong (an empty reading, as a user would get); lines read_folder could not use are
     counted under "skipped" by reason. "greedy_any_case_by_height" gives the first decoder's any-case accuracy per
     band of image height (HEIGHT_BANDS), since small crops are blurred and large ones close-ups; "misread" the first
-    12 words the first decoder got wrong, ignoring case ({"path", "label", "read", "error"}), to look at. `groups` (file name -> group, such as
-    the background kind) adds "greedy_any_case_by_group" alike; files it does not name fall in the group "other".
+    12 words the first decoder got wrong, ignoring case ({"path", "label", "read", "error"}), to look at;
+    "chars_not_in_model" the label characters the model cannot output, "labels_not_in_model" how many labels use
+    them, "n_alnum36" how many labels keep a letter or digit (what word_acc_alnum36 is over). `groups` (file name -> group, such as the background kind) adds "greedy_any_case_by_group" alike; files
+    it does not name fall in the group "other".
     """
     from .datasets import PrepareStats, read_folder
     from .images import ImageError, image_size
-    from .metrics import score, word_accuracy
+    from .metrics import normalize_alnum, score, word_accuracy
 
     stats = PrepareStats()
     records = read_folder(folder, stats=stats)
@@ -323,6 +325,11 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
     out: dict = {dec: score(labels, [res.text for res in rows]) for dec, rows in read.items()}
     first = read[decoders[0]]
     out["unreadable"] = sum(res.error is not None for res in first)
+    # Characters of the labels the model has no class for: those words can only be read wrong.
+    missing = set("".join(labels)) - set(recognizer.charset.chars)
+    out["chars_not_in_model"] = "".join(sorted(missing))
+    out["n_alnum36"] = sum(bool(normalize_alnum(label)) for label in labels)  # what word_acc_alnum36 is over
+    out["labels_not_in_model"] = sum(bool(missing.intersection(label)) for label in labels)
     out["skipped"] = dict(stats.skipped)
     out["misread"] = [{"path": r.path, "label": r.label, "read": res.text, "error": res.error}
                       for r, res in zip(records, first) if res.text.lower() != r.label.lower()][:12]

@@ -12,7 +12,7 @@ import numpy as np
 
 from .charset import Charset
 from .ctc import CTCLoss, SeedCTCLoss, blank_share, greedy_texts
-from .metrics import cer, word_accuracy, word_accuracy_alnum
+from .metrics import cer, normalize_alnum, word_accuracy, word_accuracy_alnum
 from .model import build_named, logits_model, model_spec
 
 # Recipes: the seed's exact one, and the one chosen by experiment to get past the CTC plateau on a CPU.
@@ -190,19 +190,41 @@ def act_from_train(train: keras.Model) -> keras.Model:
     return keras.Model(train.input, probs, name="act_model")
 
 
-def transfer_weights(source: keras.Model, target: keras.Model) -> list[str]:
-    """Copy weights layer by layer (by name) where shapes match; returns the names copied (fine-tuning)."""
-    copied = []
+def transfer_weights(source: keras.Model, target: keras.Model) -> tuple[list[str], str]:
+    """Copy weights by layer name where shapes match, the classifier class by class; (layers copied, what the classifier kept)."""
+    src_spec, tgt_spec = model_spec(source), model_spec(target)
+    by_char = src_spec is not None and tgt_spec is not None and src_spec["chars"] != tgt_spec["chars"]
+    copied, classifier = [], ""
     for layer in target.layers:
         try:
             src = source.get_layer(layer.name)
         except ValueError:
             continue
         sw, tw = src.get_weights(), layer.get_weights()
-        if sw and len(sw) == len(tw) and all(a.shape == b.shape for a, b in zip(sw, tw)):
+        if layer.name == "logits" and by_char and len(sw) == len(tw) == 2 and sw[0].shape[0] == tw[0].shape[0]:
+            # Another charset (other characters, or the same ones in another order): each class takes the source's
+            # weights of its own character, so no output changes meaning; characters the source lacks start fresh.
+            classifier = _map_classes(sw, layer, src_spec["chars"], tgt_spec["chars"])
+            copied.append(layer.name)
+        elif not (layer.name == "logits" and by_char) and sw and len(sw) == len(tw) and all(
+                a.shape == b.shape for a, b in zip(sw, tw)):
             layer.set_weights(sw)
             copied.append(layer.name)
-    return copied
+    return copied, classifier
+
+
+def _map_classes(source_weights: list[np.ndarray], layer: keras.layers.Layer, source_chars: str, chars: str) -> str:
+    """Set a Dense classifier's columns from the source's column of the same character (and blank); say how many."""
+    kernel, bias = (w.copy() for w in layer.get_weights())
+    src_kernel, src_bias = source_weights
+    index = {c: i for i, c in enumerate(source_chars)}
+    pairs = [(j, index[c]) for j, c in enumerate(chars) if c in index] + [(len(chars), len(source_chars))]  # + blank
+    for j, i in pairs:
+        kernel[:, j], bias[j] = src_kernel[:, i], src_bias[i]
+    layer.set_weights([kernel, bias])
+    new = [c for c in chars if c not in index]
+    return (f"classifier: {len(pairs) - 1} of {len(chars)} characters kept from the source model"
+            + (f", {len(new)} new ({''.join(new[:20])}{'…' if len(new) > 20 else ''})" if new else ""))
 
 
 # ---- callbacks -------------------------------------------------------------------------------------
@@ -269,7 +291,8 @@ class DecodedMetrics(keras.callbacks.Callback):
 class FolderAccuracy(keras.callbacks.Callback):
     """Each epoch, greedy word accuracy on a labelled folder's images (letters and digits, any case): "folder_word_acc".
 
-    The scene-text benchmarks' protocol: labels and readings lowercased, everything but a-z and 0-9 dropped. Put it
+    The scene-text benchmarks' protocol: labels and readings lowercased, everything but a-z and 0-9 dropped (a folder
+    with words of other alphabets: whole words, any case). Put it
     before BestCheckpoint(monitor="folder_word_acc") to keep the checkpoint that reads that folder best.
     """
 
@@ -278,6 +301,8 @@ class FolderAccuracy(keras.callbacks.Callback):
         super().__init__()
         self.act, self.images, self.labels, self.charset = act_model, images, labels, charset
         self.batch_size, self.verbose, self._forward = batch_size, verbose, None
+        # Words of other alphabets have no letters or digits to compare: such a folder is scored whole, any case.
+        self.alnum = all(normalize_alnum(label) for label in labels)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         import tensorflow as tf
@@ -286,10 +311,12 @@ class FolderAccuracy(keras.callbacks.Callback):
         if self._forward is None:
             self._forward = tf.function(lambda x: self.act(x, training=False), reduce_retracing=True)
         probs = batched(self._forward, self.images, self.batch_size)
-        logs["folder_word_acc"] = word_accuracy_alnum(self.labels, greedy_texts(probs, self.charset))
+        read = greedy_texts(probs, self.charset)
+        logs["folder_word_acc"] = (word_accuracy_alnum(self.labels, read) if self.alnum
+                                   else word_accuracy(self.labels, read, case_sensitive=False))
         if self.verbose:
             print(f"epoch {epoch + 1}: {logs['folder_word_acc']:.1%} of the {len(self.labels)} folder words "
-                  "(greedy, letters and digits, any case)")
+                  f"(greedy, {'letters and digits, ' if self.alnum else ''}any case)")
 
 
 def folder_arrays(folder: str | Path, width: int = 128, max_stretch: float = 2.0) -> tuple[np.ndarray, list[str], int]:
@@ -548,10 +575,10 @@ def build_or_resume(
             path = pretrained_file() if init_from == "pretrained" else Path(init_from)
             if not path.is_file():
                 raise FileNotFoundError(f"init_from={init_from!r} does not exist (give a best.keras from another run)")
-            copied = transfer_weights(keras.models.load_model(path, compile=False), act)
+            copied, classifier = transfer_weights(keras.models.load_model(path, compile=False), act)
             rebuilt = [l.name for l in act.layers if l.weights and l.name not in copied]
             note = f"fine-tuning from {init_from}: {len(copied)} layers copied" + (
-                f", rebuilt for the new charset: {rebuilt}" if rebuilt else "")
+                f", rebuilt for the new charset: {rebuilt}" if rebuilt else "") + (f"; {classifier}" if classifier else "")
     return TrainingStart(act, train, 0, None, 0.0, note)
 
 

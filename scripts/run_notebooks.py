@@ -75,9 +75,6 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
         key = name[:2]
         if only and key not in only:
             continue
-        if resume and key in DONE_FILES and (out_dir / DONE_FILES[key]).is_file():
-            print(f"== {name}: skipped, {DONE_FILES[key]} is there (resume)", flush=True)
-            continue
         src = ROOT / "notebooks" / name
         given = {"run_dir": str(run_dir), **params.get(key, {})}
         # papermill injects misspelled names without complaint: check them against the notebook.
@@ -85,6 +82,18 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
         unknown = sorted(set(given) - set(known))
         if unknown:
             sys.exit(f"{name}: unknown parameter(s) {unknown}; allowed: {sorted(known)}")
+        for k, v in given.items():  # digits given to a text parameter (charset=0123456789 is parsed as a number)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and known[k]["default"][:1] in ("'", '"'):
+                given[k] = str(v)
+        if resume and key in DONE_FILES and (out_dir / DONE_FILES[key]).is_file():
+            changed = changed_since(out_dir / name, given, known)
+            if changed:
+                sys.exit(f"{name}: {run_dir} holds its output made with " + ", ".join(
+                    f"{k}={old!r}" for k, (old, _) in changed.items()) + "; --resume keeps it, so "
+                    + ", ".join(f"{k}={new!r}" for k, (_, new) in changed.items())
+                    + " would be ignored: use a new run_dir, or leave those out")
+            print(f"== {name}: skipped, {DONE_FILES[key]} is there (resume)", flush=True)
+            continue
         if key == "03" and minutes > 0 and "01" in took and "time_budget_minutes" not in given:
             default = float(ast.literal_eval(known["time_budget_minutes"]["default"]))
             spent = time.time() - chain_start
@@ -111,6 +120,26 @@ def run_chain(run_dir: str, params: dict[str, dict], only: list[str] | None = No
                             kernel_name="python3", progress_bar=False, execution_timeout=limit)
         took[key] = time.time() - t
         print(f"   done in {took[key]:.0f} s", flush=True)
+
+
+def changed_since(executed: Path, given: dict, known: dict) -> dict:
+    """{name: (value the run was made with, value given)} where they differ; {} when `executed` records nothing."""
+    import nbformat
+
+    if not executed.is_file():
+        return {}
+    recorded = nbformat.read(executed, as_version=4).metadata.get("papermill", {}).get("parameters", {})
+    changed = {}
+    for k, v in given.items():
+        if k == "run_dir":  # the same folder may be named another way
+            continue
+        try:
+            old = recorded[k] if k in recorded else ast.literal_eval(known[k]["default"])
+        except (ValueError, SyntaxError):  # a default that is an expression: nothing to compare with
+            continue
+        if old != v:
+            changed[k] = (old, v)
+    return changed
 
 
 def parse_params(items: list[str]) -> dict[str, dict]:

@@ -92,3 +92,16 @@ def test_colour_option_reads_grey_only_or_refuses_an_unknown_mode(model_file) ->
 def test_lexicon_decoder_without_a_word_list_names_the_option(model_file) -> None:
     out = _run("crnn-read", SAMPLES / "hello.png", "--model", model_file, "--decoder", "lexicon")
     assert out.returncode == 2 and "--decoder lexicon needs --lexicon FILE" in out.stderr
+
+
+def test_eval_says_when_labels_hold_characters_the_model_cannot_output(model_file, tmp_path) -> None:
+    import shutil
+
+    for name in ("hello.png", "Coffee.png"):
+        shutil.copy(SAMPLES / name, tmp_path / name)
+    (tmp_path / "labels.tsv").write_text("hello.png\thello\nCoffee.png\tMüller\n", encoding="utf-8")
+    out = _run("crnn-eval", tmp_path, "--model", model_file)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [line.split()[0] for line in lines[2:4]] == ["greedy", "beam_lm"]  # the model's default decoder
+    assert "note: 1 label(s) use characters this model cannot output (ü)" in out.stdout

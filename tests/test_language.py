@@ -16,8 +16,9 @@ WORDS = ["hello", "help", "yellow", "world", "word", "house", "horse", "mouse", 
 
 
 def test_fold_maps_case_and_digits():
-    assert [fold(c) for c in "aZ7é-"] == ["a", "z", "0", "", ""]
-    assert [fold(c) for c in "٣²①İß"] == ["", "", "", "", ""]   # only ASCII digits and letters have symbols
+    assert [fold(c) for c in "aZ7é-"] == ["a", "z", "0", "e", ""]
+    assert [fold(c) for c in "üÄØßİ"] == ["u", "a", "o", "s", "i"]   # accented Latin letters: their base letter
+    assert [fold(c) for c in "٣²①жλ"] == ["", "", "", "", ""]   # other digits, marks and alphabets have none
 
 
 @pytest.mark.parametrize("context", ["", "h", "hel", "hello", "qqqq", "00", "xyzxyzxyz"])
@@ -35,7 +36,8 @@ def test_words_seen_are_likelier_than_their_scrambles():
         assert all(lm.log_prob(word) > lm.log_prob(s) for s in scrambles), word
     assert lm.log_prob("HeLLo") == lm.log_prob("hello")        # case-folded
     assert lm.log_prob("1999") == lm.log_prob("2024")          # every digit is one symbol
-    assert lm.log_prob("héllo") == float("-inf")               # no symbol for é
+    assert lm.log_prob("héllo") == lm.log_prob("hello")        # é as e
+    assert lm.log_prob("hжllo") == float("-inf")               # no symbol for ж
 
 
 def test_kneser_ney_backs_off_to_what_follows_many_contexts():
@@ -49,7 +51,7 @@ def test_kneser_ney_backs_off_to_what_follows_many_contexts():
 
 def test_lm_needs_words_and_a_sane_order():
     with pytest.raises(ValueError, match="no words"):
-        CharLM(["é", ""])
+        CharLM(["ж", ""])
     with pytest.raises(ValueError, match="order"):
         CharLM(WORDS, order=0)
     for discount in (0.0, 1.5, -0.5):   # outside (0, 1] the probabilities no longer sum to 1
@@ -118,6 +120,17 @@ def test_prior_keeps_the_case_the_pixels_show():
     prior = LanguagePrior(CharLM(WORDS, order=4), charset)
     probs = word_probs(charset, "HELLO", flips={4: ("P", 0.5)})
     assert beam_search_decode(probs, charset, prior=prior)[0].text == "HELLO"
+
+
+def test_prior_reads_accented_letters_as_the_pixels_show():
+    # The English prior scores ü as u, so it neither prefers "Muller" to "Müller" nor ends a word at the ü.
+    charset = Charset(Charset.seed().chars + "äöüßÄÖÜé")
+    prior = LanguagePrior(english(20_000), charset)
+    for text in ("Müller", "weiß", "Größe", "café"):
+        probs = word_probs(charset, text)
+        assert beam_search_decode(probs, charset, prior=prior)[0].text == text
+    np.testing.assert_array_equal(prior.scores("Mü")[0], prior.scores("Mu")[0])
+    assert coverage(charset) == 1.0
 
 
 def test_prior_for_another_charset_is_refused():

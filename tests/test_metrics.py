@@ -1,6 +1,7 @@
 """Text recognition metrics on hand-computed examples."""
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import pytest
@@ -54,6 +55,16 @@ def test_score_keys():
     s = score(LABELS, PREDS)
     assert set(s) == {"word_acc", "word_acc_ci", "word_acc_alnum36", "cer", "ned", "n"}
     assert s["n"] == 4 and s["word_acc_ci"] == 0.5 and s["cer"] == pytest.approx(3 / 17)
+
+
+def test_letters_and_digits_protocol_leaves_out_labels_with_none():
+    # Words of another alphabet (or marks alone) have nothing to compare under the 36-class protocol: left out,
+    # not counted as read because the reading has nothing left either.
+    assert word_accuracy_alnum(["окно", "abc", "&"], ["xyz", "abc", ""]) == 1.0
+    assert word_accuracy_alnum(["окно", "abc"], ["окно", "abd"]) == 0.0
+    assert math.isnan(word_accuracy_alnum(["окно", "дом"], ["", "x"]))
+    s = score(["окно", "abc"], ["", "abc"])
+    assert s["n"] == 2 and s["word_acc_alnum36"] == 1.0 and s["word_acc_ci"] == 0.5
 
 
 def test_confusions():

@@ -145,3 +145,23 @@ def test_parameters_parse_as_literals_and_expand_the_home_folder():
     params = run_notebooks.parse_params(["03:epochs=2", "03:val_dir=~/crops", "01:charset=seed", "03:lr=1e-3"])
     assert params == {"03": {"epochs": 2, "val_dir": str(Path.home() / "crops"), "lr": 1e-3},
                       "01": {"charset": "seed"}}
+
+
+def test_digits_given_to_a_text_parameter_stay_text(fake_chain):
+    # `-p 01:charset=1234567890` parses as a number; the notebook's charset is text.
+    params = run_notebooks.parse_params(["01:charset=1234567890", "01:n_train=100"])
+    assert fake_chain(params, only=["01"])["01"] == {"charset": "1234567890", "n_train": 100}
+
+
+def test_resume_refuses_01_parameters_the_run_was_not_made_with(fake_chain, tmp_path):
+    import nbformat
+
+    run = tmp_path / "r"
+    (run / "data").mkdir(parents=True)
+    (run / "data" / "dataset.json").write_text("{}")
+    made = nbformat.v4.new_notebook(metadata={"papermill": {"parameters": {"run_dir": "elsewhere", "n_train": 100}}})
+    nbformat.write(made, run / NOTEBOOKS[0])
+    # The same command again (as `make long-run` types it) resumes; another n_train or data_dir would be ignored.
+    assert "01" not in fake_chain({"01": {"n_train": 100}}, only=["01"], resume=True)
+    with pytest.raises(SystemExit, match=r"made with n_train=100, data_dir=''.*n_train=200, data_dir='x' would be ignored"):
+        fake_chain({"01": {"n_train": 200, "data_dir": "x"}}, only=["01"], resume=True)

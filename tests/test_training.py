@@ -177,6 +177,51 @@ def test_fine_tune_with_a_different_charset(tmp_path, tiny_shards):
         training.build_or_resume(tmp_path / "x", cfg, 11, init_from=str(tmp_path / "missing.keras"))
 
 
+def test_fine_tuning_maps_the_classifier_by_character_not_by_position() -> None:
+    from crnn_utils.model import build_named, logits_model
+
+    keras.utils.set_random_seed(0)
+    source = build_named("tiny", num_classes=4, chars="abc")
+    kernel, bias = source.get_layer("logits").get_weights()
+    rng = np.random.default_rng(0)  # distinct columns, so a column in the wrong place shows
+    source.get_layer("logits").set_weights([rng.normal(0, 1, kernel.shape).astype(np.float32),
+                                            rng.normal(0, 1, bias.shape).astype(np.float32)])
+    x = rng.random((2, 32, 128, 1)).astype(np.float32)
+    before = np.asarray(logits_model(source)(x, training=False))
+    # The same characters in another order (charset="auto" sorts them): every class keeps its character's weights.
+    reordered = build_named("tiny", num_classes=4, chars="cab")
+    copied, note = training.transfer_weights(source, reordered)
+    after = np.asarray(logits_model(reordered)(x, training=False))
+    assert "logits" in copied and note == "classifier: 3 of 3 characters kept from the source model"
+    for j, c in enumerate("cab"):
+        np.testing.assert_allclose(after[..., j], before[..., "abc".index(c)], atol=1e-5)
+    np.testing.assert_allclose(after[..., 3], before[..., 3], atol=1e-5)  # the blank
+    # A charset with a character more: the known ones and the blank keep theirs, the new one starts fresh.
+    wider = build_named("tiny", num_classes=5, chars="abcä")
+    fresh = wider.get_layer("logits").get_weights()[0][:, 3].copy()
+    copied, note = training.transfer_weights(source, wider)
+    out = np.asarray(logits_model(wider)(x, training=False))
+    np.testing.assert_allclose(out[..., [0, 1, 2, 4]], before, atol=1e-5)
+    np.testing.assert_array_equal(wider.get_layer("logits").get_weights()[0][:, 3], fresh)
+    assert note == "classifier: 3 of 4 characters kept from the source model, 1 new (ä)"
+
+
+def test_folder_accuracy_scores_words_of_another_alphabet_whole(monkeypatch) -> None:
+    # Under the letters-and-digits protocol "окно" has nothing left, so any reading would count as right.
+    cs = Charset("абкно")
+    def spelled(words):
+        return np.stack([np.eye(cs.num_classes)[cs.encode(w) + [cs.blank] * (31 - len(w))] for w in words])
+    monkeypatch.setattr(training, "batched", lambda forward, images, batch_size=256: spelled(["окно", "бак"]))
+    callback = training.FolderAccuracy(None, np.zeros((2, 32, 128, 1), np.float32), ["окно", "кот"], cs,
+                                       verbose=False)
+    logs = {}
+    callback._forward = object()  # batched is replaced: no model to trace
+    callback.on_epoch_end(0, logs)
+    assert logs["folder_word_acc"] == 0.5
+    latin = training.FolderAccuracy(None, np.zeros((1, 32, 128, 1), np.float32), ["Ok-1"], Charset("Ok1-"), verbose=False)
+    assert latin.alnum and not callback.alnum
+
+
 def test_seed_recipe_trains_on_softmax_outputs(tiny_shards):
     cfg = training.recipe("seed", model_size="tiny")
     act, train = training.build_training_model(cfg, CS.num_classes)
