@@ -131,12 +131,17 @@ def greedy_decode(probs: np.ndarray, charset: Charset) -> list[Decoded]:
     prev = np.concatenate([np.full((best.shape[0], 1), -1), best[:, :-1]], axis=1)
     keep = (best != charset.blank) & (best != prev)
     # 2. Confidence: the probability of the best path (product of the per-step maxima).
-    conf = np.exp(np.log(np.take_along_axis(probs, best[..., None], -1)[..., 0] + 1e-12).sum(-1))
+    conf = np.exp(best_path_log_prob(probs))
     out = []
     for row, mask, c in zip(best, keep, conf):
         ids = row[mask].tolist()
         out.append(Decoded(charset.decode(ids), float(c), ids))
     return out
+
+
+def best_path_log_prob(probs: np.ndarray) -> np.ndarray:
+    """Log probability of each image's best path, (batch,): the sum over steps of the log of the top class."""
+    return np.log(np.asarray(probs).max(-1) + 1e-12).sum(-1)
 
 
 def blank_share(probs: np.ndarray, blank: int) -> float:

@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Mapping, Sequence, Union
 import numpy as np
 
 from .charset import Charset
-from .ctc import DECODERS, WordIndex, build_lexicon, decode
+from .ctc import DECODERS, WordIndex, best_path_log_prob, build_lexicon, decode
 from .language import coverage
 from .images import (MAX_STRETCH, UNREADABLE, ImageError, ink_channel, is_hidden_name, is_image_name, load_image,
                      preprocess)
@@ -236,7 +236,7 @@ class Recognizer:
         if second:  # the ink channel's reading replaces the grey one where its best path is more probable
             index = np.array(sorted(second))
             other = self._predict(np.stack([second[i] for i in index]), batch_size)
-            better = _best_path_log_prob(other) > _best_path_log_prob(probs[index])
+            better = best_path_log_prob(other) > best_path_log_prob(probs[index])
             probs[index[better]] = other[better]
         return probs, errors, sources
 
@@ -287,11 +287,6 @@ class Recognizer:
         return out
 
 
-def _best_path_log_prob(probs: np.ndarray) -> np.ndarray:
-    """Log probability of each image's best path (the sum over steps of the log of the top class), (N,)."""
-    return np.log(probs.max(-1) + 1e-12).sum(-1)
-
-
 HEIGHT_BANDS = (16, 24, 32, 48, 64, 96)  # crop heights (px) where score_folder's by-height bands start
 
 
@@ -311,8 +306,9 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
     band of image height (HEIGHT_BANDS), since small crops are blurred and large ones close-ups; "misread" the first
     12 words the first decoder got wrong, ignoring case ({"path", "label", "read", "error"}), to look at;
     "chars_not_in_model" the label characters the model cannot output, "labels_not_in_model" how many labels use
-    them, "n_alnum36" how many labels keep a letter or digit (what word_acc_alnum36 is over). `groups` (file name -> group, such as the background kind) adds "greedy_any_case_by_group" alike; files
-    it does not name fall in the group "other".
+    them, "n_alnum36" how many labels keep a letter or digit (what word_acc_alnum36 is over). `groups` (file name ->
+    group, such as the background kind) adds "greedy_any_case_by_group" alike; files it does not name fall in the
+    group "other".
     """
     from .datasets import PrepareStats, read_folder
     from .images import ImageError, image_size
