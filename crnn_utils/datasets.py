@@ -201,6 +201,16 @@ def shard_paths(data_dir: str | Path, split: str) -> list[str]:
     return sorted(str(p) for p in Path(data_dir).glob(f"{split}-*.tfrecord"))
 
 
+def split_labels(data_dir: str | Path, split: str) -> list[str]:
+    """The label texts of one split's shards, shard by shard (no images decoded): e.g. a folder run's own word list."""
+    import tensorflow as tf
+
+    spec = {"label": tf.io.FixedLenFeature([], tf.string)}
+    batches = tf.data.TFRecordDataset(shard_paths(data_dir, split)).batch(8192).map(
+        lambda r: tf.io.parse_example(r, spec)["label"])
+    return [b.decode("utf-8") for batch in batches for b in batch.numpy()]
+
+
 def load_dataset_info(data_dir: str | Path) -> dict:
     """Read run_dir/data/dataset.json, with one clear error when notebook 01 has not run."""
     path = Path(data_dir) / "dataset.json"

@@ -10,7 +10,7 @@ from word_files import EXPECTED_SKIPS, GOOD, make_mjsynth, word_image, write_ima
 
 from crnn_utils.charset import Charset
 from crnn_utils.datasets import (PrepareStats, Record, make_dataset, prepare_split, read_folder, read_mjsynth,
-                                 shard_paths, split_records)
+                                 shard_paths, split_labels, split_records)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +43,8 @@ def test_prepare_split_counts_every_reason_and_shards_round_trip(mjsynth: Path, 
     assert images.shape == (len(GOOD), 32, 128, 1)
     assert sorted(decoded) == sorted(texts) == sorted(GOOD)
     assert 0.0 <= images.min() and images.max() <= 1.0 and images.std() > 0.05  # real pixels, not blank padding
+    # 3. The labels alone, without decoding an image (notebook 04's lexicon of a folder run).
+    assert sorted(split_labels(tmp_path, "train")) == sorted(texts)
 
 
 def test_skip_examples_name_the_folder_under_the_data_root(mjsynth: Path, tmp_path: Path) -> None:
