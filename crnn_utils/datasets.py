@@ -211,6 +211,20 @@ def split_labels(data_dir: str | Path, split: str) -> list[str]:
     return [b.decode("utf-8") for batch in batches for b in batch.numpy()]
 
 
+def run_lexicon(data_dir: str | Path, lexicon_path: str = "") -> tuple[list[str], str]:
+    """(words, where they come from) for lexicon decoding: lexicon_path, the renderer's list, a folder run's labels, else the generator's."""
+    data_dir = Path(data_dir)
+    rendered = data_dir / "synth" / "lexicon.txt"
+    source = Path(lexicon_path) if lexicon_path else rendered if rendered.is_file() else None
+    if source:
+        return source.read_text(encoding="utf-8").split(), source.name
+    if load_dataset_info(data_dir)["dataset"] == "folder":  # your own words, in your own charset
+        return sorted(set(split_labels(data_dir, "train"))), "the run's training labels"
+    from .synth import lexicon
+
+    return lexicon(), "the generator word list"
+
+
 def load_dataset_info(data_dir: str | Path) -> dict:
     """Read run_dir/data/dataset.json, with one clear error when notebook 01 has not run."""
     path = Path(data_dir) / "dataset.json"

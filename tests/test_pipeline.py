@@ -10,7 +10,7 @@ from word_files import EXPECTED_SKIPS, GOOD, make_mjsynth, word_image, write_ima
 
 from crnn_utils.charset import Charset
 from crnn_utils.datasets import (PrepareStats, Record, make_dataset, prepare_split, read_folder, read_mjsynth,
-                                 shard_paths, split_labels, split_records)
+                                 run_lexicon, shard_paths, split_labels, split_records)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,14 @@ def test_prepare_split_counts_every_reason_and_shards_round_trip(mjsynth: Path, 
     assert 0.0 <= images.min() and images.max() <= 1.0 and images.std() > 0.05  # real pixels, not blank padding
     # 3. The labels alone, without decoding an image (notebook 04's lexicon of a folder run).
     assert sorted(split_labels(tmp_path, "train")) == sorted(texts)
+    # 4. Notebook 04's lexicon: a folder run's own words; a word list given wins; other runs, the generator's words.
+    (tmp_path / "dataset.json").write_text('{"dataset": "folder"}')
+    assert run_lexicon(tmp_path) == (sorted(set(texts)), "the run's training labels")
+    (tmp_path / "words.txt").write_text("alpha beta\n")
+    assert run_lexicon(tmp_path, str(tmp_path / "words.txt")) == (["alpha", "beta"], "words.txt")
+    (tmp_path / "dataset.json").write_text('{"dataset": "mjsynth"}')
+    words, named = run_lexicon(tmp_path)
+    assert named == "the generator word list" and len(words) == 50_000
 
 
 def test_skip_examples_name_the_folder_under_the_data_root(mjsynth: Path, tmp_path: Path) -> None:
