@@ -7,7 +7,7 @@ Each variant renders its own 60,000 training words with `SynthConfig(**synth)` (
 anything not given), then notebooks 01-03 train the `half` model (or `--model-size`) for exactly `--steps` steps of
 32 images (`time_budget_minutes=0`, so the learning rate anneals over the same steps whatever the machine's load: every
 variant has seen the same number of images), and the run's best checkpoint is scored with greedy decoding on each
-folder (letters and digits, any case: the scene-text protocol). One row per variant is added to
+folder (letters and digits, any case: the scene-text protocol), reading colour crops in grey (`--colour`). One row per variant is added to
 `benchmarks/results/generator_screen.json` (the scores are the model's, not the machine's; the wall time beside
 them is the machine's). Runs live in `--runs` (default ~/runs/screen), outside the checkout.
 """
@@ -60,6 +60,8 @@ def main() -> None:
     ap.add_argument("--model-size", default="half", help="notebook 02's model_size (the generator rows: half)")
     ap.add_argument("--n-train", type=int, default=60_000)
     ap.add_argument("--folder", action="append", default=[], metavar="NAME=PATH", help="a labelled folder to score")
+    ap.add_argument("--colour", default="luminance", choices=["luminance", "auto"],
+                    help="how the Recognizer reads colour crops (the rows before colour reading were read in grey)")
     ap.add_argument("--runs", type=Path, default=Path.home() / "runs" / "screen")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
@@ -75,6 +77,7 @@ def main() -> None:
     from crnn_utils.synth import available_fonts
 
     rec = Recognizer.from_run_dir(run_dir)
+    rec.colour = args.colour
     scores = {}
     for item in args.folder:
         key, path = item.split("=", 1)
@@ -86,7 +89,7 @@ def main() -> None:
     fonts = available_fonts()  # the installed font packages are part of the generator too
     row = {"name": args.name, "synth": synth, "fonts": {"families": len(fonts), "faces": sum(map(len, fonts.values()))},
            "model_size": args.model_size, "steps": args.steps, "images_seen": args.steps * 32, "seed": args.seed,
-           "render_s": round(render_s), "train_s": round(train_s), "scores": scores,
+           "colour": args.colour, "render_s": round(render_s), "train_s": round(train_s), "scores": scores,
            "train_images_per_s": summary.get("images_per_second")}
     rows = json.loads(args.out.read_text()) if args.out.is_file() else []
     rows = [r for r in rows if r["name"] != args.name] + [row]

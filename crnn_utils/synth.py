@@ -188,15 +188,15 @@ class SynthConfig:
     p_clean: float = 0.2            # plain, well-contrasted words (printed labels, screens): they also end the CTC plateau sooner
     p_tight: float = 0.5            # crop to the ink, as word boxes in photos are drawn: "ocean" is then x-height tall
     case_mix: tuple[float, float, float] = (0.25, 0.25, 0.5)  # lexicon words in UPPER, Capitalised, lower case
-    p_punctuation: float = 0.0      # drawn punctuation the label leaves out ("IT'S" labelled ITS), as real crops have
+    p_punctuation: float = 0.25     # drawn punctuation the label leaves out ("IT'S" labelled ITS), as real crops have
     p_wide_spacing: float = 0.0     # letters tracked far apart ("B L A C K"), as on signs
     p_lines: float = 0.0            # parts of the text lines above and below at the crop's edges
-    p_elastic: float = 0.0          # a smooth random elastic distortion of the letters
+    p_elastic: float = 0.2          # a smooth random elastic distortion of the letters
     perspective: float = 0.1        # spread of each corner's perspective jitter, as a share of the height
     jpeg_quality: tuple[int, int] = (30, 96)  # the range of the final JPEG quality
     edge_margin: tuple[float, float] = (0.02, 0.3)  # tight crops' left and right margins, in ink heights (< 0 cuts ink)
-    p_bold: float = 0.0             # strokes thickened and the word condensed, like display faces (Impact) on signs
-    p_short: float = 0.0            # extra lexicon words of 1-3 letters (a third of real crops' words; 14 % of the rest)
+    p_bold: float = 0.15            # strokes thickened and the word condensed, like display faces (Impact) on signs
+    p_short: float = 0.1            # extra lexicon words of 1-3 letters (a third of real crops' words; 14 % of the rest)
     p_glare: float = 0.0            # a soft specular highlight washing out part of the word, as on glossy close-ups
 
 
@@ -259,7 +259,7 @@ class SyntheticWords:
         font_path = self.fonts[family][int(rng.integers(len(self.fonts[family])))]
         size = int(rng.integers(14, 30)) if rng.random() < cfg.p_low_res else int(rng.integers(30, 64))
         stroke = int(rng.integers(1, max(2, size // 12))) if rng.random() < cfg.p_border else 0
-        shown = _punctuated(word, rng) if cfg.p_punctuation and rng.random() < cfg.p_punctuation else word
+        shown = _punctuated(word, rng, self.charset) if cfg.p_punctuation and rng.random() < cfg.p_punctuation else word
         spacing = float(rng.uniform(-0.05, 0.25))
         if cfg.p_wide_spacing and rng.random() < cfg.p_wide_spacing:
             spacing = float(rng.uniform(0.6, 3.0))
@@ -423,17 +423,19 @@ def _warp(mask, outline, rng, cfg: SynthConfig):
 _LEADING, _TRAILING = ("\"", "'", "(", "$", "#"), (",", ".", ":", ";", "!", "?", "'", "\"", ")", "-")
 
 
-def _punctuated(word: str, rng: np.random.Generator) -> str:
-    """`word` as a sign may print it: with a trailing comma or colon, a leading quote or $, or an apostrophe."""
+def _punctuated(word: str, rng: np.random.Generator, charset: str = "") -> str:
+    """`word` as a sign may print it: with a trailing comma or colon, a leading quote or $, or an apostrophe. Only
+    marks outside `charset` are drawn: the label leaves them out, which is true only of characters the model lacks."""
+    lead, trail = ([m for m in marks if m not in charset] for marks in (_LEADING, _TRAILING))
     u = rng.random()
-    if u < 0.55:
-        return word + _TRAILING[int(rng.integers(len(_TRAILING)))]
-    if u < 0.8:
-        return _LEADING[int(rng.integers(len(_LEADING)))] + word
-    if len(word) > 2:  # it's, India's, o'clock
+    if u < 0.55 and trail:
+        return word + trail[int(rng.integers(len(trail)))]
+    if u < 0.8 and lead:
+        return lead[int(rng.integers(len(lead)))] + word
+    if len(word) > 2 and "'" not in charset:  # it's, India's, o'clock
         cut = len(word) - 1 if rng.random() < 0.6 else int(rng.integers(1, len(word)))
         return word[:cut] + "'" + word[cut:]
-    return word + "."
+    return word + "." if "." not in charset else word
 
 
 def _add_lines(mask, outline, font_path, size, rng, charset):

@@ -405,6 +405,7 @@ class Schedule(keras.callbacks.Callback):
     progresses. Progress is the larger of steps done / total_steps and minutes spent / minutes, so the anneal ends
     when the run ends, whichever limit ends it (epoch speed varies by 15 % between runs on the same CPU).
     'constant' keeps the peak (the seed). minutes=0 means no time limit; spent_minutes counts a resumed run's past.
+    Training stops once total_steps are done, or the time budget is spent.
     """
 
     def __init__(self, cfg: dict[str, Any], total_steps: int, minutes: float = 0.0, spent_minutes: float = 0.0) -> None:
@@ -450,7 +451,8 @@ class Schedule(keras.callbacks.Callback):
         self.step += 1
         if not self.budget_left:
             self.hit = True
-            self.model.stop_training = True
+        if self.hit or self.step >= self.total:  # the budget spent, or the planned steps done (mid-epoch for a plan
+            self.model.stop_training = True       # that is not a whole number of epochs)
 
 
 class NaNGuard(keras.callbacks.Callback):

@@ -162,6 +162,19 @@ def test_resume_rerun_does_not_retrain(chained_run):
     assert "resumed" in s["note"] and s["epochs_run"] == 2
 
 
+def test_fine_tuning_with_defaults_takes_its_own_rate_and_length(chained_run, tmp_path):
+    """init_from="pretrained" alone: rate 5e-4 and 15 passes over the 600 training words (282 steps, mid-epoch stop)."""
+    run = tmp_path / "tuned"
+    run.mkdir()
+    (run / "data").symlink_to(chained_run / "data")
+    run_chain(str(run), {"03": {"init_from": "pretrained", "batch_size": 32, "steps_per_epoch": 100,
+                                "time_budget_minutes": 0, "val_decode_images": 64}}, only=["03"], timeout=900)
+    s = json.loads((run / "train_summary.json").read_text())
+    assert s["config"]["learning_rate"] == 5e-4 and s["config"]["model_size"] == "half"
+    assert s["images_seen"] == 282 * 32 and s["epochs_run"] == 3 and s["epochs_requested"] == 3
+    assert "fine-tuning defaults: learning rate 0.0005, 282 steps (15 passes over 600 images)" in s["note"]
+
+
 @pytest.mark.parametrize("index, params, message", [
     (0, {"dataset": "mjsnth"}, "dataset='mjsnth' is not allowed"),
     (0, {"n_train": -5}, "n_train=-5 is out of range"),

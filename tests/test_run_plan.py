@@ -17,7 +17,7 @@ GOOD = dict(recipe="fast", strategy="auto", epochs=2, batch_size=8, learning_rat
 
 def test_check_training_params_accepts_the_defaults_and_names_a_bad_one(tmp_path: Path) -> None:
     check_training_params(**GOOD)
-    for bad, message in ((dict(recipe="slow"), "recipe"), (dict(epochs=0), "epochs"), (dict(batch_size=2.5), "batch_size"),
+    for bad, message in ((dict(recipe="slow"), "recipe"), (dict(epochs=-1), "epochs"), (dict(batch_size=2.5), "batch_size"),
                          (dict(mixed_precision="int8"), "mixed_precision"), (dict(learning_rate=-1), "learning_rate"),
                          (dict(init_from=str(tmp_path / "none.keras")), "init_from"),
                          (dict(val_dir=str(tmp_path / "nothing")), "val_dir")):
@@ -36,9 +36,28 @@ def test_plan_training_reads_the_run_dir(tiny_shards: Path, tmp_path: Path) -> N
     plan = plan_training(run, "fast", batch_size=8, mixed_precision=False)
     assert plan.cfg["model_size"] == "tiny" and plan.steps_per_epoch == 8 and plan.precision == "float32"
     assert plan.monitor == "val_loss" and plan.charset.num_classes == 63 and not plan.note
-    assert plan.table(3, 0)["train images"] == 64
-    tuned = plan_training(run, "fast", batch_size=8, learning_rate=5e-4, init_from="pretrained", val_dir="x")
-    assert tuned.cfg["learning_rate"] == 5e-4 and tuned.monitor == "folder_word_acc"
+    assert plan.table(0)["train images"] == 64 and plan.epochs == 60 and plan.total_steps == 60 * 8
+    tuned = plan_training(run, "fast", batch_size=8, learning_rate=1e-4, epochs=3, init_from="pretrained", val_dir="x")
+    assert tuned.cfg["learning_rate"] == 1e-4 and tuned.monitor == "folder_word_acc"
+    assert (tuned.epochs, tuned.total_steps) == (3, 24) and "defaults" not in tuned.note
     assert tuned.cfg["model_size"] == "half" and "pretrained model's architecture" in tuned.note
     with pytest.raises(ValueError, match="larger than the 64 training images"):
         plan_training(run, "fast", batch_size=100)
+
+
+def test_fine_tuning_defaults_to_its_own_rate_and_fifteen_passes(tiny_shards: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_shards, run / "data")
+    (run / "data" / "dataset.json").write_text(json.dumps({
+        "charset": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "image_width": 128,
+        "max_stretch": 2.0, "max_label_len": 16, "counts": {"train": 64, "val": 16, "test": 16}}))
+    scratch = plan_training(run, "fast", batch_size=2, steps_per_epoch=10)
+    assert scratch.cfg["learning_rate"] == 2e-3 and (scratch.epochs, scratch.total_steps) == (60, 600)
+    tuned = plan_training(run, "fast", batch_size=2, steps_per_epoch=100, init_from="pretrained")
+    # 15 passes over 64 images at 2 a step: 480 steps, in 5 epochs of 100 (the last one stops at step 480).
+    assert tuned.cfg["learning_rate"] == 5e-4 and (tuned.epochs, tuned.total_steps) == (5, 480)
+    assert "learning rate 0.0005, 480 steps (15 passes over 64 images)" in tuned.note
+    few = plan_training(run, "fast", batch_size=8, init_from="pretrained")   # 120 steps: at least twice the warm-up
+    assert few.total_steps == 2 * few.cfg["warmup_steps"] == 200
+    seed = plan_training(run, "seed", batch_size=8, init_from="pretrained")   # the seed recipe keeps its own rate
+    assert seed.cfg["learning_rate"] == 1e-3 and seed.total_steps == 60 * 8

@@ -112,6 +112,16 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, tiny_shards):
     assert start.initial_epoch == 1
 
 
+def test_schedule_stops_at_the_planned_steps_mid_epoch(tmp_path, tiny_shards):
+    cfg = training.recipe("fast", model_size="tiny")
+    act, train = training.build_training_model(cfg, CS.num_classes)
+    schedule = training.Schedule(cfg, total_steps=7)
+    hist = train.fit(_train_ds(tiny_shards), steps_per_epoch=5, epochs=3, callbacks=[schedule], verbose=0,
+                     shuffle=False)
+    assert len(hist.history["loss"]) == 2 and schedule.step == 7 and not schedule.hit
+    assert int(keras.ops.convert_to_numpy(train.optimizer.iterations)) == 7
+
+
 def test_schedule_sets_the_optimizer_rate_and_stops_at_the_time_budget(tmp_path, tiny_shards):
     cfg = training.recipe("fast", model_size="tiny", warmup_steps=0)
     act, train = training.build_training_model(cfg, CS.num_classes)
