@@ -45,6 +45,13 @@ def long_run_figure(out: Path) -> None:
     history = pd.read_csv(ROOT / "crnn_utils" / "pretrained" / "history.csv")
     fig = viz.accuracy_against_minutes(history.to_dict("list"),
                                        title="pretrained run: greedy word accuracy on real crops (choose part)")
+    if "stage" in history:  # a run continued from the model shipped before: mark where each stage starts
+        ax = fig.axes[0]
+        for stage, rows in list(history.groupby("stage"))[1:]:
+            start = history["minutes"][rows.index[0] - 1]
+            ax.axvline(start, color="0.3", lw=0.8, ls=":")
+            ax.annotate(f"stage {stage}", (start, ax.get_ylim()[1]), xytext=(-3, -10), textcoords="offset points",
+                        fontsize=7, color="0.3", ha="right")
     fig.savefig(out, dpi=viz.DPI, bbox_inches="tight")
 
 

@@ -165,3 +165,17 @@ def test_resume_refuses_01_parameters_the_run_was_not_made_with(fake_chain, tmp_
     assert "01" not in fake_chain({"01": {"n_train": 100}}, only=["01"], resume=True)
     with pytest.raises(SystemExit, match=r"made with n_train=100, data_dir=''.*n_train=200, data_dir='x' would be ignored"):
         fake_chain({"01": {"n_train": 200, "data_dir": "x"}}, only=["01"], resume=True)
+
+
+@pytest.mark.parametrize("init, expected", [("", None), ("pretrained", "pretrained")])
+def test_long_run_continues_the_shipped_model_only_when_asked(init, expected):
+    """`make long-run INIT=pretrained` hands init_from to notebook 03; without INIT it trains from scratch."""
+    import shlex
+    import subprocess
+
+    out = subprocess.run(["make", "-n", "long-run", "STAMP=", f"INIT={init}", "LONG_DIR=/tmp/x"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    words = shlex.split(out.replace("\\\n", " "))
+    params = run_notebooks.parse_params([words[i + 1] for i, w in enumerate(words) if w == "-p"])
+    assert params["03"].get("init_from") == expected
+    assert params["03"]["time_budget_minutes"] == 240 and params["01"]["n_train"] == 300_000
