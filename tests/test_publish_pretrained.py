@@ -45,8 +45,9 @@ def test_a_continued_run_becomes_the_next_stage(tmp_path):
 
     stages_before = len(before.get("stages") or [before])
     *earlier, last = config["stages"]
-    assert len(earlier) == stages_before and last == {"generator": "116 font families (867 faces); p_bold=0.15", "minutes_trained": 30.0,
-                      "images_seen": 32_000, "epochs_run": 3, "init_from": "pretrained"}
+    assert len(earlier) == stages_before
+    assert last == {"generator": "116 font families (867 faces); p_bold=0.15", "minutes_trained": 30.0,
+                    "images_seen": 32_000, "epochs_run": 3, "init_from": "pretrained"}
     assert config["images_seen"] == sum(s["images_seen"] for s in config["stages"]) == before["images_seen"] + 32_000
     assert config["model_size"] == before["model_size"]
     history = pd.read_csv(out / "history.csv")
