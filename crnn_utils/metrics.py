@@ -165,6 +165,12 @@ def confusions(labels: Sequence[str], preds: Sequence[str], include_indels: bool
     return counts
 
 
+def near_misses(labels: Sequence[str], preds: Sequence[str]) -> list[int]:
+    """Indices of readings one edit away from their label, ignoring case: a letter lost, added or mistaken."""
+    _check(labels, preds)
+    return [i for i, (lab, p) in enumerate(zip(labels, preds)) if edit_distance(lab.lower(), p.lower()) == 1]
+
+
 def accuracy_by_length(labels: Sequence[str], preds: Sequence[str]) -> dict[int, tuple[int, float]]:
     """Label length -> (number of labels of that length, exact-match word accuracy among them), lengths ascending."""
     _check(labels, preds)

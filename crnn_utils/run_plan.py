@@ -51,6 +51,7 @@ class TrainingPlan:
     precision: str
     monitor: str   # what best.keras is chosen by: "val_loss", or "folder_word_acc" with a val_dir
     note: str      # how the model size was chosen, when not by notebook 02, and the fine-tuning defaults
+    init_from: str = ""  # what the weights start from ("" = scratch); a resumed run keeps the one it started with
     epochs: int = SCRATCH_EPOCHS
     total_steps: int = 0  # the steps the learning rate anneals over and training stops at (a time budget may end it sooner)
 
@@ -75,9 +76,14 @@ def plan_training(run_dir: str | Path, recipe: str = "fast", *, learning_rate: f
     model_size = (json.loads(model_cfg.read_text())["model_size"] if model_cfg.is_file()
                   else training.resolve_model_size("auto"))  # notebook 02's default
     note = ""
+    origin = training.resumed_origin(Path(run_dir) / "checkpoints")
+    if origin is not None and origin != init_from:  # a resumed run keeps its rate, steps and architecture
+        note = (f"init_from={init_from!r} is not used: this run_dir resumes a run that started from "
+                f"{origin or 'scratch'!r} (use a new run_dir to start over)")
+        init_from = origin
     if init_from == "pretrained":  # fine-tuning keeps the pretrained architecture, whatever notebook 02 chose
         model_size = training.pretrained_config()["model_size"]
-        note = f"init_from='pretrained': training the pretrained model's architecture ({model_size!r})"
+        note += ("; " if note else "") + f"init_from='pretrained': training the pretrained model's architecture ({model_size!r})"
     finetune = bool(init_from) and recipe == "fast"  # the seed recipe keeps its own rate
     cfg = training.recipe(recipe, learning_rate=learning_rate or (FINETUNE_RATE if finetune else None),
                           **({} if recipe == "seed" else {"model_size": model_size}))
@@ -94,4 +100,4 @@ def plan_training(run_dir: str | Path, recipe: str = "fast", *, learning_rate: f
             ([] if learning_rate else [f"learning rate {FINETUNE_RATE:g}"])
             + ([] if epochs else [f"{total:,} steps ({total * batch_size / train:.0f} passes over {train:,} images)"]))
     return TrainingPlan(info, cfg, Charset(info["charset"]), steps, training.precision_mode(mixed_precision),
-                        "folder_word_acc" if val_dir else "val_loss", note, math.ceil(total / steps), total)
+                        "folder_word_acc" if val_dir else "val_loss", note, init_from, math.ceil(total / steps), total)

@@ -56,6 +56,12 @@ def available_fonts() -> dict[str, list[str]]:
     return {f: faces for f, faces in families.items() if faces}
 
 
+def font_counts() -> dict[str, int]:
+    """How many font families and faces the generator draws from here (dataset.json records it: it is the generator)."""
+    fonts = available_fonts()
+    return {"families": len(fonts), "faces": sum(len(faces) for faces in fonts.values())}
+
+
 def _weights(path: str) -> list[str]:
     """A variable font's named instances as "path#Name", without the hairline weights a sign never uses."""
     try:

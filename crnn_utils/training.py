@@ -368,10 +368,10 @@ class ResumeState(keras.callbacks.Callback):
     """
 
     def __init__(self, ckpt_dir: str | Path, best_cb: BestCheckpoint, schedule: Schedule | None = None,
-                 every_steps: int = 0) -> None:
+                 every_steps: int = 0, speed: "Throughput | None" = None, init_from: str = "") -> None:
         super().__init__()
         self.dir, self.best_cb, self.schedule, self.every = Path(ckpt_dir), best_cb, schedule, int(every_steps)
-        self.epoch = 0
+        self.speed, self.init_from, self.epoch = speed, init_from, 0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch = epoch
@@ -385,14 +385,17 @@ class ResumeState(keras.callbacks.Callback):
         self.save(epochs_done=epoch + 1, steps=int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)))
 
     def save(self, epochs_done: int, steps: int) -> None:
-        """Write last.keras and state.json (epochs completed, optimizer steps, the best value, minutes)."""
+        """Write last.keras and state.json (epochs completed, optimizer steps, the best value, minutes, speed, origin)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.dir / "last.tmp.keras"
         self.model.save(tmp)
         tmp.replace(self.dir / "last.keras")
         best = self.best_cb.best if math.isfinite(self.best_cb.best) else None
         state = {"epoch": epochs_done, "steps": steps, "monitor": self.best_cb.monitor, "best": best,
-                 "minutes": self.schedule.minutes_spent if self.schedule is not None else 0.0}
+                 "minutes": self.schedule.minutes_spent if self.schedule is not None else 0.0,
+                 "init_from": self.init_from}
+        if self.speed is not None:  # so that a resumed run's images/s covers the whole run, not its last part
+            state |= {"timed_images": self.speed.images, "timed_seconds": round(self.speed.seconds, 3)}
         tmp_state = self.dir / "state.tmp.json"
         tmp_state.write_text(json.dumps(state))
         tmp_state.replace(self.dir / "state.json")
@@ -414,7 +417,8 @@ class Schedule(keras.callbacks.Callback):
             raise ValueError(f"schedule must be 'constant' or 'cosine' (got {cfg['schedule']!r})")
         self.peak, self.kind, self.warmup = float(cfg["learning_rate"]), cfg["schedule"], int(cfg["warmup_steps"])
         self.total, self.seconds, self.spent = max(1, int(total_steps)), minutes * 60.0, spent_minutes * 60.0
-        self.hit, self.step, self.start, self.end = False, 0, time.time() - self.spent, None
+        self.hit, self.step, self.start = False, 0, time.time() - self.spent
+        self.end: float | None = self.start + self.spent  # until training begins, the minutes spent are the earlier ones
 
     def rate(self, step: int, seconds: float) -> float:
         """The learning rate at a step, `seconds` into the run."""
@@ -475,11 +479,11 @@ class NaNGuard(keras.callbacks.Callback):
 
 
 class Throughput(keras.callbacks.Callback):
-    """Images per second of training (excluding validation), measured over all batches."""
+    """Images per second of training (excluding validation), over all batches; a resumed run adds its earlier ones."""
 
-    def __init__(self, batch_size: int) -> None:
+    def __init__(self, batch_size: int, images: int = 0, seconds: float = 0.0) -> None:
         super().__init__()
-        self.batch_size, self.images, self.seconds, self._t = batch_size, 0, 0.0, 0.0
+        self.batch_size, self.images, self.seconds, self._t = batch_size, int(images), float(seconds), 0.0
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         self._t = time.perf_counter()
@@ -499,6 +503,12 @@ def _saved_state(ckpt_dir: Path) -> dict | None:
     if not (ckpt_dir / "last.keras").is_file() or not (ckpt_dir / "state.json").is_file():
         return None
     return json.loads((ckpt_dir / "state.json").read_text())
+
+
+def resumed_origin(ckpt_dir: str | Path) -> str | None:
+    """What the run that ckpt_dir would resume started from ("" = scratch), or None: nothing to resume, or not recorded."""
+    state = _saved_state(Path(ckpt_dir))
+    return state.get("init_from") if state else None
 
 
 def resumable_steps(ckpt_dir: str | Path) -> int:
@@ -536,6 +546,7 @@ class TrainingStart(NamedTuple):
     best: float | None  # the checkpoint's best monitored value so far (None: nothing saved yet)
     minutes_spent: float
     note: str
+    timed: tuple[int, float] = (0, 0.0)  # training images and seconds of a resumed run's earlier calls, for Throughput
 
 
 def build_or_resume(
@@ -569,7 +580,8 @@ def build_or_resume(
             if best is None and state.get("best") is not None:
                 note += f"; best.keras is now chosen by {monitor}, not {state.get('monitor')}"
             return TrainingStart(act_from_train(train), train, int(state["epoch"]), best,
-                                 float(state.get("minutes", 0.0)), note)
+                                 float(state.get("minutes", 0.0)), note,
+                                 (int(state.get("timed_images", 0)), float(state.get("timed_seconds", 0.0))))
         # 2. Fresh model, optionally initialised from another model file (fine-tuning).
         act, train = build_training_model(cfg, num_classes, input_width, jit_compile, precision, spec)
         note = "new model"

@@ -67,7 +67,8 @@ def publish(run_dir: Path, out: Path = OUT) -> dict:
     stage = {"generator": generator(dataset), "minutes_trained": summary["minutes_trained"],
              "images_seen": summary["images_seen"], "epochs_run": summary["epochs_run"]}
     history = pd.read_csv(run_dir / "history.csv")
-    continued = "fine-tuning from pretrained" in (summary.get("note") or "")
+    # train_summary.json records init_from; runs from before it did say so only in their note.
+    continued = summary.get("init_from", "") == "pretrained" or "fine-tuning from pretrained" in (summary.get("note") or "")
     if continued:  # the shipped model was this run's start: its stages come first
         parent = json.loads((out / "config.json").read_text())
         stages = parent.get("stages") or [first_stage(parent, out)]

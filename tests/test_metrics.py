@@ -10,6 +10,7 @@ from crnn_utils.metrics import (
     accuracy_by_length,
     cer,
     confusions,
+    near_misses,
     edit_distance,
     normalize_alnum,
     normalized_edit_distance,
@@ -75,6 +76,12 @@ def test_confusions():
     assert confusions(["ab"], ["abx"], include_indels=True) == Counter({("", "x"): 1})
 
 
+def test_near_misses_are_one_letter_off_whatever_the_case():
+    labels = ["Exit", "Hamburg", "cat", "oil", "door", "ab"]
+    preds = ["EXIT", "Hamburq", "ca", "oils", "", "ba"]   # case only; mistaken; lost; added; nothing read; swapped
+    assert near_misses(labels, preds) == [1, 2, 3]
+
+
 def test_accuracy_by_length():
     got = accuracy_by_length(["ab", "cd", "efg", "h"], ["ab", "cx", "efg", "h"])
     assert got == {1: (1, 1.0), 2: (2, 0.5), 3: (1, 1.0)}
@@ -82,7 +89,8 @@ def test_accuracy_by_length():
 
 
 @pytest.mark.parametrize(
-    "fn", [word_accuracy, word_accuracy_alnum, cer, normalized_edit_distance, score, confusions, accuracy_by_length]
+    "fn", [word_accuracy, word_accuracy_alnum, cer, normalized_edit_distance, score, confusions, near_misses,
+           accuracy_by_length]
 )
 def test_empty_and_mismatched_inputs_raise(fn):
     with pytest.raises(ValueError, match="empty"):

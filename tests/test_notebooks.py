@@ -44,6 +44,8 @@ def test_dataset_json_counts(chained_run):
     assert info["counts"] == {"train": 600, "val": 64, "test": 64}
     for split, seen in info["seen"].items():
         assert seen == info["counts"][split] + sum(info["skipped"][split].values())
+    from crnn_utils.synth import font_counts
+    assert info["fonts"] == font_counts()   # the installed fonts are part of the generator
 
 
 def test_model_config(chained_run):
@@ -56,7 +58,7 @@ def test_train_summary(chained_run):
     assert s["epochs_run"] == 2 and s["best_val_loss"] is not None
     for key in ("val_word_accuracy", "val_cer", "wall_seconds", "images_per_second"):
         assert key in s
-    assert 0 <= s["val_word_accuracy"] <= 1 and s["images_per_second"] > 0
+    assert 0 <= s["val_word_accuracy"] <= 1 and s["images_per_second"] > 0 and s["init_from"] is None
     history = (chained_run / "history.csv").read_text().splitlines()
     assert len(history) == 3 and "val_word_acc" in history[0] and "blank_share" in history[0]
 
@@ -156,10 +158,15 @@ def test_notebook_01_says_why_no_image_was_usable(tmp_path, kind, message):
 def test_resume_rerun_does_not_retrain(chained_run):
     """Re-running 03 on the same run_dir resumes: nothing left to do at epochs=2, history unchanged."""
     before = (chained_run / "history.csv").read_text()
+    first = json.loads((chained_run / "train_summary.json").read_text())
     run_chain(str(chained_run), TINY, only=["03"], timeout=600)
     assert (chained_run / "history.csv").read_text() == before
     s = json.loads((chained_run / "train_summary.json").read_text())
     assert "resumed" in s["note"] and s["epochs_run"] == 2
+    # The record still describes the run: its speed is the run's, not the 0 images/s of a call that trained nothing.
+    assert s["images_per_second"] == pytest.approx(first["images_per_second"], abs=0.15) and s["images_per_second"] > 0
+    assert s["images_seen"] == first["images_seen"]
+    assert s["minutes_trained"] == pytest.approx(first["minutes_trained"], abs=0.02)   # the state saved at epoch end
 
 
 def test_fine_tuning_with_defaults_takes_its_own_rate_and_length(chained_run, tmp_path):
@@ -173,6 +180,7 @@ def test_fine_tuning_with_defaults_takes_its_own_rate_and_length(chained_run, tm
     assert s["config"]["learning_rate"] == 5e-4 and s["config"]["model_size"] == "half"
     assert s["images_seen"] == 282 * 32 and s["epochs_run"] == 3 and s["epochs_requested"] == 3
     assert "fine-tuning defaults: learning rate 0.0005, 282 steps (15 passes over 600 images)" in s["note"]
+    assert s["init_from"] == "pretrained"   # what scripts/publish_pretrained.py reads
 
 
 @pytest.mark.parametrize("index, params, message", [

@@ -14,7 +14,7 @@ SHIPPED = ROOT / "crnn_utils" / "pretrained"
 sys.path.insert(0, str(ROOT / "scripts"))
 
 
-def _fake_run(run_dir: Path, note: str, epochs: int = 3, minutes: float = 30.0) -> None:
+def _fake_run(run_dir: Path, record: dict, epochs: int = 3, minutes: float = 30.0) -> None:
     """A finished long run's records around the shipped model's weights (as if it had trained `epochs` more)."""
     (run_dir / "checkpoints").mkdir(parents=True)
     (run_dir / "data").mkdir()
@@ -25,14 +25,18 @@ def _fake_run(run_dir: Path, note: str, epochs: int = 3, minutes: float = 30.0) 
     (run_dir / "data" / "dataset.json").write_text(json.dumps(dataset))
     (run_dir / "model" / "config.json").write_text(json.dumps({"model_size": "full"}))
     summary = json.loads((SHIPPED / "train_summary.json").read_text()) | {
-        "epochs_run": epochs, "minutes_trained": minutes, "images_seen": 32_000, "note": note}
+        "epochs_run": epochs, "minutes_trained": minutes, "images_seen": 32_000} | record
     (run_dir / "train_summary.json").write_text(json.dumps(summary))
     rows = [{"epoch": e, "folder_word_acc": 0.9, "lr": 5e-4, "minutes": minutes * (e + 1) / epochs}
             for e in range(epochs)]
     pd.DataFrame(rows).to_csv(run_dir / "history.csv", index=False)
 
 
-def test_a_continued_run_becomes_the_next_stage(tmp_path):
+@pytest.mark.parametrize("record", [
+    {"init_from": "pretrained", "note": "resumed from checkpoints/last.keras at 800 steps"},  # notebook 03 records it
+    {"note": "fine-tuning from pretrained: 20 layers copied"},  # runs from before the field: their note says it
+], ids=["init_from", "note"])
+def test_a_continued_run_becomes_the_next_stage(tmp_path, record):
     """Stages, totals and one history on one time axis; the architecture stays the shipped one's."""
     from publish_pretrained import publish
 
@@ -40,7 +44,7 @@ def test_a_continued_run_becomes_the_next_stage(tmp_path):
     shutil.copytree(SHIPPED, out)
     before = json.loads((out / "config.json").read_text())
     before_rows = len(pd.read_csv(out / "history.csv"))
-    _fake_run(tmp_path / "run", "fine-tuning from pretrained: 20 layers copied")
+    _fake_run(tmp_path / "run", record)
     config = publish(tmp_path / "run", out)
 
     stages_before = len(before.get("stages") or [before])
@@ -64,7 +68,7 @@ def test_a_run_from_scratch_replaces_the_records(tmp_path):
 
     out = tmp_path / "pretrained"
     shutil.copytree(SHIPPED, out)
-    _fake_run(tmp_path / "run", "resumed from checkpoints/last.keras at 800 steps")
+    _fake_run(tmp_path / "run", {"init_from": None, "note": "resumed from checkpoints/last.keras at 800 steps"})
     config = publish(tmp_path / "run", out)
     assert "stages" not in config and config["images_seen"] == 32_000 and config["model_size"] == "full"
     assert len(pd.read_csv(out / "history.csv")) == 3

@@ -61,3 +61,26 @@ def test_fine_tuning_defaults_to_its_own_rate_and_fifteen_passes(tiny_shards: Pa
     assert few.total_steps == 2 * few.cfg["warmup_steps"] == 200
     seed = plan_training(run, "seed", batch_size=8, init_from="pretrained")   # the seed recipe keeps its own rate
     assert seed.cfg["learning_rate"] == 1e-3 and seed.total_steps == 60 * 8
+
+
+def test_a_resumed_run_keeps_what_it_started_from(tiny_shards: Path, tmp_path: Path) -> None:
+    """Resuming a fine-tuning run without init_from must not turn it into a run from scratch (rate, steps, model)."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_shards, run / "data")
+    (run / "data" / "dataset.json").write_text(json.dumps({
+        "charset": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "image_width": 128,
+        "max_stretch": 2.0, "max_label_len": 16, "counts": {"train": 64, "val": 16, "test": 16}}))
+    (run / "model").mkdir()
+    (run / "model" / "config.json").write_text(json.dumps({"model_size": "tiny"}))
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "last.keras").write_bytes(b"")   # plan_training reads state.json only
+    (run / "checkpoints" / "state.json").write_text(json.dumps({"epoch": 1, "steps": 8, "init_from": "pretrained"}))
+    plan = plan_training(run, "fast", batch_size=8)
+    assert plan.init_from == "pretrained" and plan.cfg["learning_rate"] == 5e-4 and plan.cfg["model_size"] == "half"
+    assert "init_from='' is not used" in plan.note
+    (run / "checkpoints" / "state.json").write_text(json.dumps({"epoch": 1, "steps": 8, "init_from": ""}))
+    scratch = plan_training(run, "fast", batch_size=8, init_from="pretrained")
+    assert scratch.init_from == "" and scratch.cfg["model_size"] == "tiny" and "is not used" in scratch.note
+    (run / "checkpoints" / "state.json").write_text(json.dumps({"epoch": 1, "steps": 8}))   # older runs: not recorded
+    older = plan_training(run, "fast", batch_size=8, init_from="pretrained")
+    assert older.init_from == "pretrained" and "is not used" not in older.note

@@ -11,7 +11,7 @@ from crnn_utils.charset import Charset
 from crnn_utils.datasets import read_mjsynth
 from crnn_utils.images import load_image
 from crnn_utils.synth import (SynthConfig, SyntheticWords, _crop_to_ink, _shifted, _unpack_packaged_fonts,
-                              available_fonts, lexicon, write_mjsynth_layout)
+                              available_fonts, font_counts, lexicon, write_mjsynth_layout)
 
 ALNUM = set(string.ascii_letters + string.digits)
 
@@ -32,6 +32,8 @@ def test_available_fonts():
             path = face.partition("#")[0]
             assert Path(path).is_file() and path.lower().endswith((".ttf", ".otf")), face
     assert not {"BebasNeue", "Bungee"} & set(fonts)  # caps-only faces: their lower-case labels would lie
+    counts = font_counts()   # what dataset.json records of the generator
+    assert counts == {"families": len(fonts), "faces": sum(map(len, fonts.values()))} and counts["faces"] > counts["families"]
 
 
 def test_variable_fonts_give_their_named_weights_but_not_hairlines():

@@ -1,6 +1,7 @@
 """Training: recipes, resume, time budget, NaN guard, fine-tuning, MirroredStrategy on two logical CPUs."""
 import json
 import math
+import time
 from pathlib import Path
 
 import keras
@@ -31,18 +32,20 @@ def _fit(run_dir, data_dir, epochs, cfg=None, init_from=""):
     keras.utils.set_random_seed(0)
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg = cfg or training.recipe("fast", model_size="tiny")
-    act, train, initial, best, spent, note = training.build_or_resume(run_dir, cfg, CS.num_classes, init_from=init_from)
-    best_cb = training.BestCheckpoint(act, run_dir / "checkpoints" / "best.keras", best=best)
-    schedule = training.Schedule(cfg, total_steps=epochs * STEPS, spent_minutes=spent)
+    start = training.build_or_resume(run_dir, cfg, CS.num_classes, init_from=init_from)
+    act, train, initial = start.act, start.train, start.initial_epoch
+    best_cb = training.BestCheckpoint(act, run_dir / "checkpoints" / "best.keras", best=start.best)
+    schedule = training.Schedule(cfg, total_steps=epochs * STEPS, spent_minutes=start.minutes_spent)
+    speed = training.Throughput(BATCH, *start.timed)
     val_x, val_labels = training.validation_arrays(_val_ds(data_dir), 0, CS)
-    cbs = [training.DecodedMetrics(act, val_x, val_labels, CS, verbose=False), best_cb,
-           training.ResumeState(run_dir / "checkpoints", best_cb, schedule),
+    cbs = [speed, training.DecodedMetrics(act, val_x, val_labels, CS, verbose=False), best_cb,
+           training.ResumeState(run_dir / "checkpoints", best_cb, schedule, speed=speed, init_from=init_from),
            keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=initial > 0), schedule]
     if initial < epochs:
         train.fit(_train_ds(data_dir), steps_per_epoch=STEPS, epochs=epochs, initial_epoch=initial,
                   callbacks=cbs, verbose=0, shuffle=False)
     rows = (run_dir / "history.csv").read_text().strip().splitlines()[1:]
-    return act, rows, initial, note
+    return act, rows, initial, start.note
 
 
 def test_recipes_and_errors():
@@ -98,6 +101,20 @@ def test_resume_reaches_same_epoch_count_as_uninterrupted(tmp_path, tiny_shards)
     assert best.output_shape == (None, 31, CS.num_classes)
 
 
+def test_resume_carries_the_speed_and_the_origin(tmp_path, tiny_shards):
+    """A resumed run's images/s covers all its calls, and state.json remembers what its weights started from."""
+    _fit(tmp_path / "run", tiny_shards, epochs=1)
+    state = json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())
+    assert state["init_from"] == "" and state["timed_images"] == STEPS * BATCH and state["timed_seconds"] > 0
+    start = training.build_or_resume(tmp_path / "run", training.recipe("fast", model_size="tiny"), CS.num_classes)
+    assert start.timed == (STEPS * BATCH, pytest.approx(state["timed_seconds"], abs=1e-3))
+    assert training.Throughput(BATCH, *start.timed).images_per_second > 0   # a call that trains nothing keeps it
+    _fit(tmp_path / "run", tiny_shards, epochs=2)
+    assert json.loads((tmp_path / "run" / "checkpoints" / "state.json").read_text())["timed_images"] == 2 * STEPS * BATCH
+    assert training.resumed_origin(tmp_path / "run" / "checkpoints") == ""
+    assert training.resumed_origin(tmp_path / "nothing") is None
+
+
 def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, tiny_shards):
     # Notebook 02 re-run with another model_size (or 01 with another charset), then 03 on the same run_dir: resuming
     # would train the old model under the new name.
@@ -143,6 +160,8 @@ def test_resume_carries_the_minutes_spent(tmp_path, tiny_shards):
     spent = training.Schedule(training.recipe("fast"), total_steps=10, minutes=state["minutes"] / 2,
                               spent_minutes=state["minutes"])
     assert not spent.budget_left
+    time.sleep(0.05)   # a call that trains nothing (budget spent) reports the minutes it had, no more
+    assert spent.minutes_spent == pytest.approx(state["minutes"])
 
 
 def test_nan_guard_stops_and_reports(tiny_shards, capsys):
@@ -176,9 +195,10 @@ def test_decoded_metrics_logs_val_loss_accuracy_cer_blank_share(tiny_shards, rec
 def test_fine_tune_with_a_different_charset(tmp_path, tiny_shards):
     act, _, _, _ = _fit(tmp_path / "base", tiny_shards, epochs=1)
     cfg = training.recipe("fast", model_size="tiny")
-    new_act, *_, note = training.build_or_resume(tmp_path / "ft", cfg, num_classes=11,
-                                                 init_from=str(tmp_path / "base" / "checkpoints" / "best.keras"))
-    assert "rebuilt for the new charset: ['logits']" in note
+    start = training.build_or_resume(tmp_path / "ft", cfg, num_classes=11,
+                                     init_from=str(tmp_path / "base" / "checkpoints" / "best.keras"))
+    new_act = start.act
+    assert "rebuilt for the new charset: ['logits']" in start.note
     np.testing.assert_array_equal(new_act.get_layer("conv1").get_weights()[0], act.get_layer("conv1").get_weights()[0])
     np.testing.assert_array_equal(new_act.get_layer("blstm2").get_weights()[0],
                                   act.get_layer("blstm2").get_weights()[0])
