@@ -1,9 +1,10 @@
 """Score a trained run on labelled image folders (any format read_folder reads): greedy, beam and beam_lm decoding.
 
-    .venv/bin/python benchmarks/score_folders.py RUN_DIR FOLDER [FOLDER ...] [--colour luminance] [--out PATH]
+    .venv/bin/python benchmarks/score_folders.py RUN_DIR FOLDER [FOLDER ...] [--colour luminance] [--no-trim] [--out PATH]
 
 RUN_DIR may be `pretrained`, the model shipped with the package. `--colour luminance` reads colour images in grey
-only, as before the Recognizer also read a word's clearest colour channel (the default, `auto`).
+only, as before the Recognizer also read a word's clearest colour channel (the default, `auto`). `--no-trim` reads
+each image whole, as before the Recognizer also read the word cut out of a loose crop.
 
 Used for the evaluation sets that benchmarks/eval_sets/ builds (trdg's words, the photographed page, the street and
 shop photos); works on any folder `read_folder` reads. Unreadable images count as wrong (an empty reading), as a user
@@ -30,6 +31,7 @@ def main() -> None:
     ap.add_argument("run_dir", type=Path, help="a run of the notebooks, or 'pretrained'")
     ap.add_argument("folders", type=Path, nargs="+")
     ap.add_argument("--colour", choices=("auto", "luminance"), default="auto", help="Recognizer(colour=...)")
+    ap.add_argument("--no-trim", dest="trim", action="store_false", help="Recognizer(trim=False): no word cut out of loose crops")
     ap.add_argument("--out", type=Path, help="default benchmarks/results/eval_sets_RUN.json")
     args = ap.parse_args()
     args.out = args.out or ROOT / "benchmarks" / "results" / f"eval_sets_{args.run_dir.resolve().name}.json"
@@ -43,7 +45,7 @@ def main() -> None:
         rec, info = Recognizer.pretrained(), pretrained_file().parent / "train_summary.json"
     else:
         rec, info = Recognizer.from_run_dir(args.run_dir), args.run_dir / "train_summary.json"
-    rec.colour = args.colour
+    rec.colour, rec.trim = args.colour, args.trim
     summary = json.loads(info.read_text()) if info.is_file() else {}
     rows = {}
     for folder in args.folders:
@@ -61,7 +63,7 @@ def main() -> None:
                           for h, v in rows[folder.name]["greedy_any_case_by_height"].items())
               + "".join(f"; on {g} backgrounds {v['word_acc_ci']:.1%} (n={v['n']})"
                         for g, v in rows[folder.name].get("greedy_any_case_by_group", {}).items()))
-    result = {"run_dir": str(args.run_dir), "colour": args.colour, "model_params": int(rec.model.count_params()),
+    result = {"run_dir": str(args.run_dir), "colour": args.colour, "trim": args.trim, "model_params": int(rec.model.count_params()),
               "train_summary": {k: summary.get(k) for k in ("recipe", "epochs_run", "wall_seconds", "images_per_second")},
               "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "folders": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)

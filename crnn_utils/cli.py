@@ -11,7 +11,7 @@ DEFAULT_RUN_DIR = Path("runs/default")
 
 
 def _model_options(ap: argparse.ArgumentParser) -> None:
-    """--run-dir, --model and --colour, shared by both commands."""
+    """--run-dir, --model, --colour and --no-trim, shared by both commands."""
     from .recognizer import COLOUR_MODES
 
     which = ap.add_mutually_exclusive_group()
@@ -20,12 +20,15 @@ def _model_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--colour", choices=COLOUR_MODES, default="auto", help="auto (default): a colour image whose ink "
                     "stands out more in one colour channel is also read in it, keeping the more confident reading; "
                     "luminance: grey only")
+    ap.add_argument("--no-trim", dest="trim", action="store_false", help="read each image as it is; by default a "
+                    "word filling less than half the image's height is also read cut out of it, keeping the more "
+                    "confident reading")
 
 
-def load_recognizer(run_dir: str | None = None, model: str | None = None, colour: str = "auto"):
+def load_recognizer(run_dir: str | None = None, model: str | None = None, colour: str = "auto", trim: bool = True):
     """(Recognizer, what was loaded): --run-dir, --model, else runs/default when it has a model, else the pretrained one."""
     recognizer, what = _load(run_dir, model)
-    recognizer.colour = colour
+    recognizer.colour, recognizer.trim = colour, trim
     return recognizer, what
 
 
@@ -67,7 +70,7 @@ def read_main(argv: Sequence[str] | None = None) -> int:
         ap.error("--decoder lexicon needs --lexicon FILE (one word per line)")
     # 1. The model, and which one it is (stderr, so stdout stays the readings).
     try:
-        recognizer, what = load_recognizer(args.run_dir, args.model, args.colour)
+        recognizer, what = load_recognizer(args.run_dir, args.model, args.colour, args.trim)
         if args.lexicon:
             from .ctc import build_lexicon
 
@@ -117,7 +120,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", metavar="PATH", help="also write the full scores (misreads, by height) to PATH")
     args = ap.parse_args(argv)
     try:
-        recognizer, what = load_recognizer(args.run_dir, args.model, args.colour)
+        recognizer, what = load_recognizer(args.run_dir, args.model, args.colour, args.trim)
         args.decoders = args.decoders or ["greedy", recognizer.decoder]
         scores = score_folder(recognizer, args.folder, decoders=args.decoders)
         if args.tesseract:

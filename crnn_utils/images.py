@@ -288,6 +288,48 @@ def ink_channel(image: np.ndarray) -> np.ndarray | None:
     return best
 
 
+def _run_around_peak(profile: np.ndarray, share: float) -> tuple[int, int]:
+    """(start, end) of the indices around the profile's peak whose values stay above share × the peak."""
+    peak = int(np.argmax(profile))
+    above = profile > share * profile[peak]
+    start, end = peak, peak + 1
+    while start > 0 and above[start - 1]:
+        start -= 1
+    while end < len(above) and above[end]:
+        end += 1
+    return start, end
+
+
+def text_box(image: np.ndarray, fill: float = 0.5) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the word in a loose crop, with a margin; None when the word fills `fill` of the height.
+
+    The model learnt word boxes drawn tight around the letters: a photo whose word is a third of its height reads at
+    about half the accuracy (docs/results.md, "Loose crops"). The word's rows are the band of dense edges around the
+    densest row; its columns, the edge columns within that band.
+    """
+    gray = to_gray(image)
+    h, w = gray.shape
+    if h > 48:  # edges at about 48 px high: fast, and the strokes of a large word are still edges
+        gray = cv2.resize(gray, (max(1, round(w * 48 / h)), 48), interpolation=cv2.INTER_AREA)
+    sh, sw = gray.shape
+    edges = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    edges8 = np.clip(edges * 255.0 / max(1e-6, float(edges.max())), 0, 255).astype(np.uint8)
+    _, mask = cv2.threshold(edges8, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if not mask.any():  # a flat image: nothing to cut out
+        return None
+    smooth = np.ones(2 * max(1, sh // 24) + 1) / (2 * max(1, sh // 24) + 1)
+    top, bottom = _run_around_peak(np.convolve(mask.mean(1), smooth, "same"), 0.25)
+    band = bottom - top
+    if band >= fill * sh:
+        return None
+    ink = np.flatnonzero(np.convolve(mask[top:bottom].mean(0), smooth, "same") > 0.05)
+    left, right = (int(ink[0]), int(ink[-1]) + 1) if len(ink) else (0, sw)
+    margin = int(0.3 * band)  # ascenders and descenders thinner than the band's edges, and room at the ends
+    top, bottom, left, right = max(0, top - margin), min(sh, bottom + margin), max(0, left - margin), min(sw, right + margin)
+    scale = h / sh
+    return int(top * scale), int(np.ceil(bottom * scale)), int(left * scale), int(np.ceil(right * scale))
+
+
 def fit_size(h: int, w: int, height: int = IMG_HEIGHT, width: int = IMG_WIDTH,
              max_stretch: float = MAX_STRETCH) -> tuple[int, int]:
     """Height and width after resizing to `height`: widened up to `max_stretch` times, never beyond `width`."""

@@ -14,7 +14,7 @@ from .charset import Charset
 from .ctc import DECODERS, WordIndex, best_path_log_prob, build_lexicon, decode
 from .language import coverage
 from .images import (MAX_STRETCH, UNREADABLE, ImageError, ink_channel, is_hidden_name, is_image_name, load_image,
-                     preprocess)
+                     preprocess, text_box)
 
 Item = Union[str, os.PathLike, np.ndarray]
 COLOUR_MODES = ("auto", "luminance")  # Recognizer(colour=...): also read the clearest colour channel, or grey only
@@ -78,7 +78,7 @@ class Recognizer:
     """A CRNN inference model plus its charset: images -> text with the greedy, beam, beam_lm or lexicon decoder."""
 
     def __init__(self, model, charset: Charset | str | None = None, lexicon: "Sequence[str] | WordIndex | None" = None,
-                 max_stretch: float | None = None, colour: str = "auto") -> None:
+                 max_stretch: float | None = None, colour: str = "auto", trim: bool = True) -> None:
         import tensorflow as tf
 
         from .model import model_spec
@@ -111,6 +111,9 @@ class Recognizer:
         # 4. "auto": a colour image whose ink differs from its background more in one colour channel than in grey is
         #    read twice (grey, then that channel) and keeps the more confident reading; "luminance": grey only.
         self.colour = colour
+        #    trim: an image whose word fills less than half its height (a loose crop) is also read from the word cut
+        #    out of it (images.text_box), keeping the more confident reading.
+        self.trim = trim
         # 5. Beam search with the English prior reads real words best (docs/experiments.md, "3. Decoding"); a charset of which
         #    the prior knows less than 90 % (other letters, many marks) gets plain beam search.
         self.decoder = "beam_lm" if coverage(self.charset) >= 0.9 else "beam"
@@ -178,13 +181,14 @@ class Recognizer:
         batch, errors, sources, _ = self._prepare(items)
         return batch, errors, sources
 
-    def _prepare(self, items: Item | Iterable[Item]) -> tuple[np.ndarray, list[str | None], list[str | None], dict]:
-        """preprocess, plus {index: the input from the item's ink channel} for the colour images read twice."""
+    def _prepare(self, items: Item | Iterable[Item]) -> tuple[np.ndarray, list[str | None], list[str | None], list[dict]]:
+        """preprocess, plus the other views read: {index: input} from the ink channel, and from the word of a loose crop."""
         items = _as_items(items)
         batch = np.zeros((len(items), self.height, self.width, 1), np.float32)
         errors: list[str | None] = [None] * len(items)
         sources: list[str | None] = [None] * len(items)
-        second: dict[int, np.ndarray] = {}
+        channels: dict[int, np.ndarray] = {}
+        words: dict[int, np.ndarray] = {}
         for i, item in enumerate(items):
             if isinstance(item, (str, os.PathLike)):
                 sources[i] = str(item)
@@ -194,10 +198,14 @@ class Recognizer:
                 batch[i] = preprocess(image, self.height, self.width, self.max_stretch)
                 channel = ink_channel(image) if self.colour == "auto" else None
                 if channel is not None:
-                    second[i] = preprocess(channel, self.height, self.width, self.max_stretch)
+                    channels[i] = preprocess(channel, self.height, self.width, self.max_stretch)
+                box = text_box(image) if self.trim else None
+                if box is not None:
+                    top, bottom, left, right = box
+                    words[i] = preprocess(image[top:bottom, left:right], self.height, self.width, self.max_stretch)
             except ImageError as e:
                 errors[i] = e.reason
-        return batch, errors, sources, second
+        return batch, errors, sources, [channels, words]
 
     @staticmethod
     def _load(item: Item) -> np.ndarray:
@@ -228,14 +236,14 @@ class Recognizer:
 
     def _read(self, items: Item | Iterable[Item], batch_size: int) -> tuple[np.ndarray, list[str | None], list[str | None]]:
         """Probabilities (N, T, classes; NaN rows for unreadable items), errors and sources: the model's one pass."""
-        batch, errors, sources, second = self._prepare(items)
+        batch, errors, sources, views = self._prepare(items)
         ok = np.array([e is None for e in errors], bool)
         probs = np.full((len(batch), int(self.model.output_shape[1]), self.charset.num_classes), np.nan, np.float32)
         if ok.any():
             probs[ok] = self._predict(batch[ok], batch_size)
-        if second:  # the ink channel's reading replaces the grey one where its best path is more probable
-            index = np.array(sorted(second))
-            other = self._predict(np.stack([second[i] for i in index]), batch_size)
+        for view in filter(None, views):  # another view's reading replaces the kept one where its best path is likelier
+            index = np.array(sorted(view))
+            other = self._predict(np.stack([view[i] for i in index]), batch_size)
             better = best_path_log_prob(other) > best_path_log_prob(probs[index])
             probs[index[better]] = other[better]
         return probs, errors, sources

@@ -89,6 +89,21 @@ def test_colour_option_reads_grey_only_or_refuses_an_unknown_mode(model_file) ->
     assert out.returncode == 2 and "invalid choice: 'rgb'" in out.stderr
 
 
+def test_no_trim_reads_a_loose_crop_as_it_is(tmp_path) -> None:
+    # NOTICE.jpg with a margin of its height all round: cut out by default, read whole with --no-trim.
+    import cv2
+
+    image = cv2.imread(str(SAMPLES / "NOTICE.jpg"))
+    h = image.shape[0]
+    loose = tmp_path / "loose.png"
+    cv2.imwrite(str(loose), cv2.copyMakeBorder(image, h, h, h, h, cv2.BORDER_REPLICATE))
+    runs = [_run("crnn-read", loose, "--model", "pretrained", "--decoder", "greedy", "--json", *flag)
+            for flag in ((), ("--no-trim",))]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    trimmed, whole = (json.loads(r.stdout)[0] for r in runs)
+    assert trimmed["text"] == "NOTICE" and trimmed["confidence"] > whole["confidence"]
+
+
 def test_lexicon_decoder_without_a_word_list_names_the_option(model_file) -> None:
     out = _run("crnn-read", SAMPLES / "hello.png", "--model", model_file, "--decoder", "lexicon")
     assert out.returncode == 2 and "--decoder lexicon needs --lexicon FILE" in out.stderr

@@ -28,6 +28,7 @@ from crnn_utils.images import (
     preprocess,
     preprocess_tf,
     decode_tf,
+    text_box,
     to_gray,
 )
 
@@ -607,3 +608,25 @@ def test_ink_channel_is_none_where_grey_shows_the_ink_as_well() -> None:
     assert ink_channel(black_on_white[..., :1]) is None
     see_through = np.dstack([iso_luminant_word(), np.full((40, 120), 128, np.uint8)])
     assert ink_channel(see_through) is None  # transparency draws the word: to_gray's rules, not a colour channel
+
+
+def test_text_box_cuts_the_word_out_of_a_loose_crop() -> None:
+    tight = np.full((40, 120), 255, np.uint8)
+    cv2.putText(tight, "Word", (4, 30), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    loose = cv2.copyMakeBorder(tight, 60, 60, 80, 80, cv2.BORDER_CONSTANT, value=255)
+    top, bottom, left, right = text_box(loose)
+    ys, xs = np.nonzero(loose < 128)
+    assert top <= ys.min() and bottom > ys.max() and left <= xs.min() and right > xs.max()  # all of the word
+    assert bottom - top < 0.4 * loose.shape[0] and right - left < 0.5 * loose.shape[1]    # and little else
+    big = cv2.resize(loose, None, fx=5, fy=5, interpolation=cv2.INTER_CUBIC)             # a phone photo's size
+    assert np.allclose(text_box(big), np.array([top, bottom, left, right]) * 5, atol=12)
+    colour = np.dstack([loose, loose // 2, loose])                                      # colour in, the same box
+    assert text_box(colour) == (top, bottom, left, right)
+
+
+def test_text_box_leaves_a_word_that_fills_the_image_and_a_flat_image() -> None:
+    tight = np.full((32, 120), 255, np.uint8)
+    cv2.putText(tight, "WORD", (2, 28), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    assert text_box(tight) is None
+    assert text_box(np.full((100, 300), 128, np.uint8)) is None
+    assert text_box(np.zeros((1, 1), np.uint8)) is None

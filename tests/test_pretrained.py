@@ -57,6 +57,29 @@ def test_pretrained_model_reads_the_sample_photos():
     assert readable >= 13 and correct >= readable - 2, scores["misread"]
 
 
+def test_pretrained_model_reads_a_loose_crop_as_the_tight_one():
+    """A photo with a wide margin around its word reads as its tight crop: the word is also read cut out (trim)."""
+    import cv2
+    import numpy as np
+
+    from crnn_utils.images import load_image
+    from crnn_utils.recognizer import Recognizer
+
+    rec = Recognizer.pretrained()
+    tight, loose = [], []
+    for name in ("Freephone.jpg", "NOTICE.jpg", "Welcome.jpg", "SANYO.jpg"):
+        image = load_image(ROOT / "data" / "samples" / name)
+        h = image.shape[0]
+        border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+        background = [int(v) for v in np.median(border, axis=0)]
+        tight.append(image)  # the word a third of the height, the background continued around it:
+        loose.append(cv2.copyMakeBorder(image, h, h, h, h, cv2.BORDER_CONSTANT, value=background))
+    expected = [r.text for r in rec.recognize(tight, "greedy")]
+    assert [r.text for r in rec.recognize(loose, "greedy")] == expected
+    rec.trim = False  # read as they are, some are misread
+    assert [r.text for r in rec.recognize(loose, "greedy")] != expected
+
+
 @pytest.mark.slow
 def test_plain_install_ships_and_loads_the_pretrained_model(tmp_path):
     """A non-editable install (wheel, then --target) loads the model from the installed package, outside the checkout."""
