@@ -1,6 +1,7 @@
 """Loose crops: a labelled folder read as it is and with a margin around each word, with and without `trim`.
 
-    .venv/bin/python benchmarks/loose_crops.py pretrained ~/runs/realval/report [--out PATH]
+    .venv/bin/python benchmarks/loose_crops.py RUN_DIR FOLDER [--out PATH]
+    .venv/bin/python benchmarks/loose_crops.py pretrained ~/runs/realval/report
 
 Word boxes drawn for benchmarks hug the letters; a photo a person takes of one word rarely does. Each crop is given
 a margin of its background (the median of its border, continued flat) of `side` × its height left and right and
@@ -23,7 +24,7 @@ MARGINS = ((0.0, 0.0), (0.5, 0.25), (1.0, 0.5), (1.0, 1.0), (2.0, 1.5))  # (side
 
 
 def with_margin(image: np.ndarray, side: float, above: float) -> np.ndarray:
-    """The image on a flat border of its own background: `side` heights left and right, `above` heights top and bottom."""
+    """The image on a flat border of its background: `side` heights left and right, `above` heights top and bottom."""
     import cv2
 
     h = image.shape[0]
@@ -55,7 +56,8 @@ def main() -> None:
         row = {"side": side, "above": above, "n": len(loose), "cut_out": sum(text_box(im) is not None for im in loose)}
         for trim in (False, True):
             rec.trim = trim
-            row["trim" if trim else "as_is"] = word_accuracy_alnum(labels, [r.text for r in rec.recognize(loose, "greedy")])
+            texts = [r.text for r in rec.recognize(loose, "greedy")]
+            row["trim" if trim else "as_is"] = word_accuracy_alnum(labels, texts)
         rows.append(row)
         print(f"margin {side:g} h left/right, {above:g} h above/below: greedy {100 * row['as_is']:.1f} % as it is, "
               f"{100 * row['trim']:.1f} % with trim ({row['cut_out']} of {row['n']} cut out)", flush=True)

@@ -21,8 +21,8 @@ def _model_options(ap: argparse.ArgumentParser) -> None:
                     "stands out more in one colour channel is also read in it, keeping the more confident reading; "
                     "luminance: grey only")
     ap.add_argument("--no-trim", dest="trim", action="store_false", help="read each image as it is; by default a "
-                    "word filling less than half the image's height is also read cut out of it, keeping the more "
-                    "confident reading")
+                    "word filling less than half the image's height is also read cut out of it, keeping the likelier "
+                    "reading")
 
 
 def load_recognizer(run_dir: str | None = None, model: str | None = None, colour: str = "auto", trim: bool = True):

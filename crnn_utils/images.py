@@ -301,11 +301,11 @@ def _run_around_peak(profile: np.ndarray, share: float) -> tuple[int, int]:
 
 
 def text_box(image: np.ndarray, fill: float = 0.5) -> tuple[int, int, int, int] | None:
-    """(top, bottom, left, right) of the word in a loose crop, with a margin; None when the word fills `fill` of the height.
+    """(top, bottom, left, right) of the word in a loose crop, with a margin; None where it fills `fill` of the height.
 
-    The model learnt word boxes drawn tight around the letters: a photo whose word is a third of its height reads at
-    about half the accuracy (docs/results.md, "Loose crops"). The word's rows are the band of dense edges around the
-    densest row; its columns, the edge columns within that band.
+    `fill` or more of the height counts as filled. The model learnt word boxes drawn tight around the letters: a photo
+    whose word is a third of its height reads at about half the accuracy (docs/results.md, "Loose crops"). The word's
+    rows are the band of dense edges around the densest row; its columns, the edge columns within that band.
     """
     gray = to_gray(image)
     h, w = gray.shape
@@ -325,7 +325,8 @@ def text_box(image: np.ndarray, fill: float = 0.5) -> tuple[int, int, int, int] 
     ink = np.flatnonzero(np.convolve(mask[top:bottom].mean(0), smooth, "same") > 0.05)
     left, right = (int(ink[0]), int(ink[-1]) + 1) if len(ink) else (0, sw)
     margin = int(0.3 * band)  # ascenders and descenders thinner than the band's edges, and room at the ends
-    top, bottom, left, right = max(0, top - margin), min(sh, bottom + margin), max(0, left - margin), min(sw, right + margin)
+    top, bottom = max(0, top - margin), min(sh, bottom + margin)
+    left, right = max(0, left - margin), min(sw, right + margin)
     scale = h / sh
     return int(top * scale), int(np.ceil(bottom * scale)), int(left * scale), int(np.ceil(right * scale))
 

@@ -181,8 +181,9 @@ class Recognizer:
         batch, errors, sources, _ = self._prepare(items)
         return batch, errors, sources
 
-    def _prepare(self, items: Item | Iterable[Item]) -> tuple[np.ndarray, list[str | None], list[str | None], list[dict]]:
-        """preprocess, plus the other views read: {index: input} from the ink channel, and from the word of a loose crop."""
+    def _prepare(self, items: Item | Iterable[Item]) -> tuple[np.ndarray, list[str | None], list[str | None],
+                                                             list[dict]]:
+        """preprocess, plus the other views to read: {index: input} of the ink channel, and of a loose crop's word."""
         items = _as_items(items)
         batch = np.zeros((len(items), self.height, self.width, 1), np.float32)
         errors: list[str | None] = [None] * len(items)
