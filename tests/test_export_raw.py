@@ -85,8 +85,8 @@ def exported(act_model, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def expected(act_model, words):
-    """Recognizer's greedy readings of the words: the reference the exports must reproduce."""
-    return Recognizer(act_model, CHARSET, max_stretch=STRETCH).recognize(words, decoder="greedy")
+    """Recognizer's greedy readings of the words, each read whole as the exports read it: their reference."""
+    return Recognizer(act_model, CHARSET, max_stretch=STRETCH, trim=False).recognize(words, decoder="greedy")
 
 
 def assert_same_readings(ids: np.ndarray, confidence: np.ndarray, expected, rtol: float) -> None:
@@ -107,7 +107,7 @@ def test_the_words_are_a_fair_check(words, expected, act_model) -> None:
     assert len(words) == 256 and min(heights) == 1 and max(heights) == 256 and max(w.shape[1] for w in words) == 1024
     assert sum(w.shape[1] > 10 * w.shape[0] for w in words) >= 40 and sum(h >= 100 for h in heights) >= 40
     assert len({r.text for r in expected}) >= 100 and sum(r.confidence > 1e-20 for r in expected) >= 200
-    recognizer = Recognizer(act_model, CHARSET, max_stretch=STRETCH)
+    recognizer = Recognizer(act_model, CHARSET, max_stretch=STRETCH, trim=False)
     reference = [r.text for r in expected]
 
     def changed_by(prep) -> int:
