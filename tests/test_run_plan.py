@@ -15,6 +15,19 @@ GOOD = dict(recipe="fast", strategy="auto", epochs=2, batch_size=8, learning_rat
             mixed_precision="auto", jit_compile=False, op_determinism=False, init_from="", val_dir="")
 
 
+def _run_dir(tiny_shards: Path, tmp_path: Path, model_size: str = "") -> Path:
+    """A run_dir with notebook 01's shards and record, and notebook 02's model choice when model_size is given."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_shards, run / "data")
+    (run / "data" / "dataset.json").write_text(json.dumps({
+        "charset": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "image_width": 128,
+        "max_stretch": 2.0, "max_label_len": 16, "counts": {"train": 64, "val": 16, "test": 16}}))
+    if model_size:
+        (run / "model").mkdir()
+        (run / "model" / "config.json").write_text(json.dumps({"model_size": model_size}))
+    return run
+
+
 def test_check_training_params_accepts_the_defaults_and_names_a_bad_one(tmp_path: Path) -> None:
     check_training_params(**GOOD)
     for bad, message in ((dict(recipe="slow"), "recipe"), (dict(epochs=-1), "epochs"), (dict(batch_size=2.5), "batch_size"),
@@ -26,13 +39,7 @@ def test_check_training_params_accepts_the_defaults_and_names_a_bad_one(tmp_path
 
 
 def test_plan_training_reads_the_run_dir(tiny_shards: Path, tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    shutil.copytree(tiny_shards, run / "data")
-    (run / "data" / "dataset.json").write_text(json.dumps({  # notebook 01's record of the shards
-        "charset": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "image_width": 128,
-        "max_stretch": 2.0, "max_label_len": 16, "counts": {"train": 64, "val": 16, "test": 16}}))
-    (run / "model").mkdir()
-    (run / "model" / "config.json").write_text(json.dumps({"model_size": "tiny"}))
+    run = _run_dir(tiny_shards, tmp_path, model_size="tiny")
     plan = plan_training(run, "fast", batch_size=8, mixed_precision=False)
     assert plan.cfg["model_size"] == "tiny" and plan.steps_per_epoch == 8 and plan.precision == "float32"
     assert plan.monitor == "val_loss" and plan.charset.num_classes == 63 and not plan.note
@@ -46,11 +53,7 @@ def test_plan_training_reads_the_run_dir(tiny_shards: Path, tmp_path: Path) -> N
 
 
 def test_fine_tuning_defaults_to_its_own_rate_and_fifteen_passes(tiny_shards: Path, tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    shutil.copytree(tiny_shards, run / "data")
-    (run / "data" / "dataset.json").write_text(json.dumps({
-        "charset": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "image_width": 128,
-        "max_stretch": 2.0, "max_label_len": 16, "counts": {"train": 64, "val": 16, "test": 16}}))
+    run = _run_dir(tiny_shards, tmp_path)
     scratch = plan_training(run, "fast", batch_size=2, steps_per_epoch=10)
     assert scratch.cfg["learning_rate"] == 2e-3 and (scratch.epochs, scratch.total_steps) == (60, 600)
     tuned = plan_training(run, "fast", batch_size=2, steps_per_epoch=100, init_from="pretrained")
@@ -65,13 +68,7 @@ def test_fine_tuning_defaults_to_its_own_rate_and_fifteen_passes(tiny_shards: Pa
 
 def test_a_resumed_run_keeps_what_it_started_from(tiny_shards: Path, tmp_path: Path) -> None:
     """Resuming a fine-tuning run without init_from must not turn it into a run from scratch (rate, steps, model)."""
-    run = tmp_path / "run"
-    shutil.copytree(tiny_shards, run / "data")
-    (run / "data" / "dataset.json").write_text(json.dumps({
-        "charset": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "image_width": 128,
-        "max_stretch": 2.0, "max_label_len": 16, "counts": {"train": 64, "val": 16, "test": 16}}))
-    (run / "model").mkdir()
-    (run / "model" / "config.json").write_text(json.dumps({"model_size": "tiny"}))
+    run = _run_dir(tiny_shards, tmp_path, model_size="tiny")
     (run / "checkpoints").mkdir()
     (run / "checkpoints" / "last.keras").write_bytes(b"")   # plan_training reads state.json only
     (run / "checkpoints" / "state.json").write_text(json.dumps({"epoch": 1, "steps": 8, "init_from": "pretrained"}))
