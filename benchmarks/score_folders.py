@@ -31,7 +31,8 @@ def main() -> None:
     ap.add_argument("run_dir", type=Path, help="a run of the notebooks, or 'pretrained'")
     ap.add_argument("folders", type=Path, nargs="+")
     ap.add_argument("--colour", choices=("auto", "luminance"), default="auto", help="Recognizer(colour=...)")
-    ap.add_argument("--no-trim", dest="trim", action="store_false", help="Recognizer(trim=False): no word cut out of loose crops")
+    ap.add_argument("--no-trim", dest="trim", action="store_false",
+                    help="Recognizer(trim=False): no word cut out of loose crops")
     ap.add_argument("--out", type=Path, help="default benchmarks/results/eval_sets_RUN.json")
     args = ap.parse_args()
     args.out = args.out or ROOT / "benchmarks" / "results" / f"eval_sets_{args.run_dir.resolve().name}.json"
@@ -63,7 +64,8 @@ def main() -> None:
                           for h, v in rows[folder.name]["greedy_any_case_by_height"].items())
               + "".join(f"; on {g} backgrounds {v['word_acc_ci']:.1%} (n={v['n']})"
                         for g, v in rows[folder.name].get("greedy_any_case_by_group", {}).items()))
-    result = {"run_dir": str(args.run_dir), "colour": args.colour, "trim": args.trim, "model_params": int(rec.model.count_params()),
+    result = {"run_dir": str(args.run_dir), "colour": args.colour, "trim": args.trim,
+              "model_params": int(rec.model.count_params()),
               "train_summary": {k: summary.get(k) for k in ("recipe", "epochs_run", "wall_seconds", "images_per_second")},
               "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "folders": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)

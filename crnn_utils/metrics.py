@@ -165,10 +165,11 @@ def confusions(labels: Sequence[str], preds: Sequence[str], include_indels: bool
     return counts
 
 
-def near_misses(labels: Sequence[str], preds: Sequence[str]) -> list[int]:
-    """Indices of readings one edit away from their label, ignoring case: a letter lost, added or mistaken."""
+def near_misses(labels: Sequence[str], preds: Sequence[str], confidences: Sequence[float] | None = None) -> list[int]:
+    """Indices of readings one edit off their label, ignoring case (a letter lost, added or mistaken); least sure first."""
     _check(labels, preds)
-    return [i for i, (lab, p) in enumerate(zip(labels, preds)) if edit_distance(lab.lower(), p.lower()) == 1]
+    near = [i for i, (lab, p) in enumerate(zip(labels, preds)) if edit_distance(lab.lower(), p.lower()) == 1]
+    return near if confidences is None else sorted(near, key=lambda i: confidences[i])
 
 
 def accuracy_by_length(labels: Sequence[str], preds: Sequence[str]) -> dict[int, tuple[int, float]]:

@@ -83,7 +83,8 @@ def plan_training(run_dir: str | Path, recipe: str = "fast", *, learning_rate: f
         init_from = origin
     if init_from == "pretrained":  # fine-tuning keeps the pretrained architecture, whatever notebook 02 chose
         model_size = training.pretrained_config()["model_size"]
-        note += ("; " if note else "") + f"init_from='pretrained': training the pretrained model's architecture ({model_size!r})"
+        note += ("; " if note else "") + (
+            f"init_from='pretrained': training the pretrained model's architecture ({model_size!r})")
     finetune = bool(init_from) and recipe == "fast"  # the seed recipe keeps its own rate
     cfg = training.recipe(recipe, learning_rate=learning_rate or (FINETUNE_RATE if finetune else None),
                           **({} if recipe == "seed" else {"model_size": model_size}))

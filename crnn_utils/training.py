@@ -418,7 +418,7 @@ class Schedule(keras.callbacks.Callback):
         self.peak, self.kind, self.warmup = float(cfg["learning_rate"]), cfg["schedule"], int(cfg["warmup_steps"])
         self.total, self.seconds, self.spent = max(1, int(total_steps)), minutes * 60.0, spent_minutes * 60.0
         self.hit, self.step, self.start = False, 0, time.time() - self.spent
-        self.end: float | None = self.start + self.spent  # until training begins, the minutes spent are the earlier ones
+        self.end: float | None = self.start + self.spent  # before training begins: the earlier minutes only
 
     def rate(self, step: int, seconds: float) -> float:
         """The learning rate at a step, `seconds` into the run."""

@@ -68,7 +68,8 @@ def publish(run_dir: Path, out: Path = OUT) -> dict:
              "images_seen": summary["images_seen"], "epochs_run": summary["epochs_run"]}
     history = pd.read_csv(run_dir / "history.csv")
     # train_summary.json records init_from; runs from before it did say so only in their note.
-    continued = summary.get("init_from", "") == "pretrained" or "fine-tuning from pretrained" in (summary.get("note") or "")
+    continued = (summary.get("init_from", "") == "pretrained"
+                 or "fine-tuning from pretrained" in (summary.get("note") or ""))
     if continued:  # the shipped model was this run's start: its stages come first
         parent = json.loads((out / "config.json").read_text())
         stages = parent.get("stages") or [first_stage(parent, out)]

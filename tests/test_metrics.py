@@ -80,6 +80,7 @@ def test_near_misses_are_one_letter_off_whatever_the_case():
     labels = ["Exit", "Hamburg", "cat", "oil", "door", "ab"]
     preds = ["EXIT", "Hamburq", "ca", "oils", "", "ba"]   # case only; mistaken; lost; added; nothing read; swapped
     assert near_misses(labels, preds) == [1, 2, 3]
+    assert near_misses(labels, preds, [0.9, 0.5, 0.8, 0.1, 0.2, 0.3]) == [3, 1, 2]   # least confident first
 
 
 def test_accuracy_by_length():

@@ -59,21 +59,16 @@ def test_pretrained_model_reads_the_sample_photos():
 
 def test_pretrained_model_reads_a_loose_crop_as_the_tight_one():
     """A photo with a wide margin around its word reads as its tight crop: the word is also read cut out (trim)."""
-    import cv2
-    import numpy as np
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from loose_crops import with_margin
 
     from crnn_utils.images import load_image
     from crnn_utils.recognizer import Recognizer
 
     rec = Recognizer.pretrained()
-    tight, loose = [], []
-    for name in ("Freephone.jpg", "NOTICE.jpg", "Welcome.jpg", "SANYO.jpg"):
-        image = load_image(ROOT / "data" / "samples" / name)
-        h = image.shape[0]
-        border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-        background = [int(v) for v in np.median(border, axis=0)]
-        tight.append(image)  # the word a third of the height, the background continued around it:
-        loose.append(cv2.copyMakeBorder(image, h, h, h, h, cv2.BORDER_CONSTANT, value=background))
+    tight = [load_image(ROOT / "data" / "samples" / name) for name in ("Freephone.jpg", "NOTICE.jpg", "Welcome.jpg",
+                                                                         "SANYO.jpg")]
+    loose = [with_margin(image, 1.0, 1.0) for image in tight]   # the word a third of the height, background around it
     expected = [r.text for r in rec.recognize(tight, "greedy")]
     assert [r.text for r in rec.recognize(loose, "greedy")] == expected
     rec.trim = False  # read as they are, some are misread
