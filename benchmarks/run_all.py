@@ -11,7 +11,8 @@ e.g. intel_xeon_amx, amd_epyc_avx512_bf16, amd_epyc_avx2): machine.json, RESULTS
 
 Runs bench_pipeline.py (cpu and seed sizes), bench_step.py (cpu and half), bench_recognizer.py, bench_annotations.py
 and damaged_jpegs.py. Not run here, each for the reason in SEPARATE: score_folders.py, loose_crops.py,
-language_prior.py and time_to_accuracy.py (they need trained run directories, which make bench does not train),
+text_lines.py, language_prior.py and time_to_accuracy.py (they need trained run directories, which make bench does
+not train),
 screen_generator.py (it trains one model per generator setting), and the evaluation-set builders
 eval_sets/third_party_words.py, scene_photo_words.py, photographed_page_words.py and real_crops_split.py (they need a
 throwaway venv for trdg, images fetched once with apt-get or pip, or a folder of real crops; they build folders that
@@ -58,6 +59,7 @@ OUTPUT_OF = {"pipeline": "pipeline.json", "step": "step_kernels.json", "recogniz
 SEPARATE = {
     "score_folders.py": "needs a trained run_dir and the folders of eval_sets/",
     "loose_crops.py": "needs a trained run_dir (or the pretrained model) and a labelled folder of real crops",
+    "text_lines.py": "needs a trained run_dir (or the pretrained model) and labelled folders of lines and of words",
     "language_prior.py": "needs a trained run_dir (its val and test splits) or folders; about 25 minutes with --sweep",
     "time_to_accuracy.py": "reads notebook 03 run directories trained for the purpose (tens of minutes each)",
     "screen_generator.py": "trains one model per generator setting (about 15 minutes each) and scores real crops",

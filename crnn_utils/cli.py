@@ -58,12 +58,14 @@ def read_main(argv: Sequence[str] | None = None) -> int:
     from .ctc import DECODERS
 
     ap = argparse.ArgumentParser(prog="crnn-read", description="Read the word in each image (a cropped word per "
-                                 "image). Folders are read one level deep.")
+                                 "image; --text for a few words or lines). Folders are read one level deep.")
     ap.add_argument("items", nargs="+", metavar="IMAGE_OR_FOLDER")
     _model_options(ap)
     ap.add_argument("--decoder", choices=[d for d in DECODERS if d != "lexicon"] + ["lexicon"],
                     help="default: beam_lm (beam search with an English prior) for Latin charsets, else beam")
     ap.add_argument("--lexicon", metavar="FILE", help="one word per line, for --decoder lexicon")
+    ap.add_argument("--text", action="store_true", help="each image may hold several words or lines (a sign, a "
+                    "label): find the words by their gaps, read each, and print them joined by spaces")
     ap.add_argument("--json", action="store_true", help="one JSON list of {path, text, confidence, error}")
     args = ap.parse_args(argv)
     if args.decoder == "lexicon" and not args.lexicon:
@@ -76,7 +78,7 @@ def read_main(argv: Sequence[str] | None = None) -> int:
 
             recognizer.lexicon = build_lexicon(Path(args.lexicon).read_text(encoding="utf-8").split())
         items = [p for item in args.items for p in _expand(item)]
-        results = recognizer.recognize(items, decoder=args.decoder)
+        results = (recognizer.read_text if args.text else recognizer.recognize)(items, decoder=args.decoder)
     except (FileNotFoundError, ValueError) as e:
         return _fail(str(e))
     print(f"reading {len(items)} image(s) with {what}", file=sys.stderr)

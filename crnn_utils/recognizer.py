@@ -13,6 +13,7 @@ import numpy as np
 from .charset import Charset
 from .ctc import DECODERS, WordIndex, best_path_log_prob, build_lexicon, decode
 from .language import coverage
+from .layout import word_boxes
 from .images import (MAX_STRETCH, UNREADABLE, ImageError, ink_channel, is_hidden_name, is_image_name, load_image,
                      preprocess, text_box)
 
@@ -265,6 +266,36 @@ class Recognizer:
         decoder = self.decoder if decoder is None else decoder
         return self.recognize_many(items, (decoder,), batch_size, beam_width, max_distance)[decoder]
 
+    def read_text(self, items: Item | Iterable[Item], decoder: str | None = None,
+                  batch_size: int = 256) -> list[Result]:
+        """Read images of a few words (a sign, a line): each word found by its gaps, read, then joined by spaces."""
+        items = _as_items(items)
+        out: list[Result] = []
+        for start in range(0, len(items), batch_size):  # a chunk of images in memory at a time
+            chunk = items[start:start + batch_size]
+            # 1. Each image whole, and its words where layout.word_boxes finds several.
+            pieces, owners, failed = [], [], {}
+            for i, item in enumerate(chunk):
+                try:
+                    image = self._load(item)
+                except ImageError as e:
+                    failed[i] = e.reason
+                    continue
+                boxes = [box for line in word_boxes(image) for box in line]
+                crops = [image[t:b, l:r] for t, b, l, r in boxes] if len(boxes) > 1 else []
+                pieces += [image] + crops
+                owners += [i] * (1 + len(crops))
+            # 2. All of the chunk in one pass; then each image's text from its own readings.
+            readings = self.recognize(pieces, decoder, batch_size) if pieces else []
+            for i, item in enumerate(chunk):
+                source = str(item) if isinstance(item, (str, os.PathLike)) else None
+                if i in failed:
+                    out.append(Result("", 0.0, error=failed[i], source=source))
+                else:
+                    whole, *words = [r for r, owner in zip(readings, owners) if owner == i]
+                    out.append(_words_or_whole(whole, words, source))
+        return out
+
     def recognize_many(
         self,
         items: Item | Iterable[Item],
@@ -294,6 +325,15 @@ class Recognizer:
             for i, d in zip(ok, decoded):
                 out[decoder][i] = Result(d.text, d.confidence, None, list(d.ids), sources[i])
         return out
+
+
+def _words_or_whole(whole: Result, words: list[Result], source: str | None) -> Result:
+    """The words joined by spaces where they spell the whole image's reading or are likelier together; or the whole."""
+    joined = Result(" ".join(r.text for r in words if r.text), float(np.prod([r.confidence for r in words])), None,
+                    [k for r in words for k in r.ids], source)
+    if words and (joined.text.replace(" ", "") == whole.text or joined.confidence > whole.confidence):
+        return joined
+    return Result(whole.text, whole.confidence, None, whole.ids, source)
 
 
 HEIGHT_BANDS = (16, 24, 32, 48, 64, 96)  # crop heights (px) where score_folder's by-height bands start

@@ -26,7 +26,7 @@ def version() -> str | None:
 
 
 def read_words(items: Sequence[Item], psm: int = 8, keep: str | None = None) -> list[str]:
-    """One `tesseract IMAGE stdout --psm 8` per image (files, or arrays: grey in [0, 1] or uint8); its text, trimmed.
+    """One `tesseract IMAGE stdout --psm PSM` per image (files, or arrays: grey in [0, 1] or uint8); its text, trimmed.
 
     `keep` drops every character not in it (a charset's characters), so Tesseract is scored on what the CRNN can say.
     """
@@ -38,9 +38,9 @@ def read_words(items: Sequence[Item], psm: int = 8, keep: str | None = None) -> 
             # 1. Arrays are written as PNG files first, as a user would hand them to the program.
             path = item if not isinstance(item, np.ndarray) else _as_png(item, Path(tmp) / f"{i}.png")
             run = subprocess.run(["tesseract", str(path), "stdout", "--psm", str(psm)], capture_output=True, text=True)
-            # 2. One word: the first line, spaces removed (psm 8 may still split a word in two).
-            text = "".join(run.stdout.strip().split())
-            texts.append(text if keep is None else "".join(c for c in text if c in keep))
+            # 2. One word: spaces removed (psm 8 may still split a word in two); other modes: words, single-spaced.
+            words = [w if keep is None else "".join(c for c in w if c in keep) for w in run.stdout.split()]
+            texts.append(("" if psm == 8 else " ").join(w for w in words if w))
     return texts
 
 

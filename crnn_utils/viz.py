@@ -1,4 +1,4 @@
-"""Plots the notebooks show: word grids, histograms, the architecture, receptive fields, training curves, CTC alignment."""
+"""Plots the notebooks show: word grids, boxed signs, histograms, architecture, receptive fields, curves, alignment."""
 from __future__ import annotations
 
 from collections import Counter
@@ -31,6 +31,28 @@ def show_words(images: Sequence[np.ndarray], titles: Sequence[str], cols: int = 
         ax.set_title(title, fontsize=9, color=colors[i] if colors else "black", pad=2)
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def show_word_boxes(images: Sequence[np.ndarray], boxes: Sequence[Sequence[Sequence[tuple[int, int, int, int]]]],
+                    texts: Sequence[str], cols: int = 2, width: float = 3.0):
+    """Images of a few words with each word found boxed (layout.word_boxes), and the text read under each."""
+    import textwrap
+
+    from matplotlib.patches import Rectangle
+
+    rows = int(np.ceil(len(images) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * width, rows * 1.9), dpi=DPI, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, img, lines, text in zip(axes.ravel(), images, boxes, texts):
+        img = _gray(img)
+        ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
+        for top, bottom, left, right in (box for line in lines for box in line):
+            ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, color="tab:orange",
+                                   lw=1.5))
+        ax.set_title("\n".join(textwrap.wrap(text, 34)), fontsize=8, pad=2)
     fig.tight_layout()
     return fig
 

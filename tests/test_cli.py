@@ -104,6 +104,20 @@ def test_no_trim_reads_a_loose_crop_as_it_is(tmp_path) -> None:
     assert trimmed["text"] == "NOTICE" and trimmed["confidence"] > whole["confidence"]
 
 
+def test_text_reads_the_words_of_a_sign(tmp_path) -> None:
+    # A rendered two-word sign: --text prints its words with a space; without it, one word.
+    import cv2
+    import numpy as np
+
+    sign = np.full((70, 360), 235, np.uint8)
+    cv2.putText(sign, "NO PARKING", (12, 52), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 30, 3, cv2.LINE_AA)
+    cv2.imwrite(str(tmp_path / "sign.png"), sign)
+    runs = [_run("crnn-read", tmp_path / "sign.png", "--model", "pretrained", "--decoder", "greedy", *flag)
+            for flag in (("--text",), ())]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    assert [r.stdout.split("\t")[1] for r in runs] == ["NO PARKING", "NOPARKING"]
+
+
 def test_lexicon_decoder_without_a_word_list_names_the_option(model_file) -> None:
     out = _run("crnn-read", SAMPLES / "hello.png", "--model", model_file, "--decoder", "lexicon")
     assert out.returncode == 2 and "--decoder lexicon needs --lexicon FILE" in out.stderr

@@ -75,6 +75,32 @@ def test_pretrained_model_reads_a_loose_crop_as_the_tight_one():
     assert [r.text for r in rec.recognize(loose, "greedy")] != expected
 
 
+def test_read_text_reads_signs_word_by_word():
+    """read_text finds a sign's words by their gaps and joins them with spaces; recognize reads them as one word."""
+    from crnn_utils.recognizer import Recognizer
+
+    rec = Recognizer.pretrained()
+    signs = [ROOT / "data" / "signs" / name for name in ("parking.jpg", "car_parks.jpg")]  # real photos
+    read = rec.read_text(signs, "greedy")
+    assert [r.text for r in read] == ["DOUBLE PARKING PROHIBITED AT ALL TIMES", "Conference Centre Car Parks"], read
+    assert all(0 < r.confidence <= 1 and r.ok for r in read)
+    assert " " not in rec.recognize(signs[1], "greedy")[0].text
+
+
+def test_read_text_reads_one_word_photos_as_recognize_does():
+    """On the single-word photos (and a broken file) read_text gives recognize's text; a plate's groups come apart."""
+    from crnn_utils.recognizer import Recognizer, list_images
+
+    rec = Recognizer.pretrained()
+    photos = list_images(ROOT / "data" / "samples")
+    words, texts = rec.recognize(photos, "greedy"), rec.read_text(photos, "greedy")
+    plate = [p.name for p in photos].index("AD799KB.png")  # three groups with gaps: read apart, and likelier so
+    assert texts[plate].text == "AD 799 KB" and texts[plate].confidence > words[plate].confidence
+    del words[plate], texts[plate]
+    assert [(r.text, round(r.confidence, 5), r.error, r.source) for r in texts] == \
+        [(r.text, round(r.confidence, 5), r.error, r.source) for r in words]
+
+
 @pytest.mark.slow
 def test_plain_install_ships_and_loads_the_pretrained_model(tmp_path):
     """A non-editable install (wheel, then --target) loads the model from the installed package, outside the checkout."""

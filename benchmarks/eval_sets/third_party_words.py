@@ -26,6 +26,9 @@ clones, narrow and script faces among them), unpacked without installing them, s
     for d in *.deb; do dpkg-deb -x "$d" x; done; cd -
     /tmp/trdg-venv/bin/python benchmarks/eval_sets/third_party_words.py --out runs/third_party --fonts /tmp/debfonts/x
 
+With `--lines` it writes a fourth set, `lines`: plain settings, 2-4 words to an image, separated by trdg's spaces,
+for reading a line of words (`Recognizer.read_text`, `benchmarks/text_lines.py`); 125 lines per background kind.
+
 Beside labels.tsv, each folder gets backgrounds.tsv, each image's background kind, which score_folders.py reads to
 give the accuracy per kind. Score a run on them with notebook 04 (`eval_dir`) or `benchmarks/score_folders.py RUN_DIR FOLDER...`.
 """
@@ -46,15 +49,18 @@ SETS = {
 BACKGROUNDS = ("noise", "plain", "quasicrystal", "photo")  # trdg's background_type 0-3, written to backgrounds.tsv
 
 
-def words(rng: random.Random, n: int, trdg_dir: Path) -> list[str]:
-    """n words of 2-14 letters or digits from trdg's English dictionary, in mixed case."""
+def words(rng: random.Random, n: int, trdg_dir: Path, per_image: tuple[int, int] = (1, 1)) -> list[str]:
+    """n texts of per_image words (2-14 letters or digits from trdg's English dictionary, in mixed case) each."""
     ok = set(string.ascii_letters + string.digits)
     vocab = [w.strip() for w in (trdg_dir / "dicts" / "en.txt").read_text(encoding="utf-8").splitlines()]
     vocab = [w for w in vocab if w and set(w) <= ok and 2 <= len(w) <= 14]
     out = []
     for _ in range(n):
-        w, u = rng.choice(vocab), rng.random()
-        out.append(w.upper() if u < 0.15 else w.capitalize() if u < 0.4 else w)
+        text = []
+        for _ in range(rng.randint(*per_image)):
+            w, u = rng.choice(vocab), rng.random()
+            text.append(w.upper() if u < 0.15 else w.capitalize() if u < 0.4 else w)
+        out.append(" ".join(text))
     return out
 
 
@@ -84,6 +90,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=25, help="words drawn at one height (trdg takes one size per generator)")
     ap.add_argument("--seed", type=int, default=123)
     ap.add_argument("--fonts", type=Path, help="also write the set 'fonts', drawn in the .ttf/.otf files under this folder")
+    ap.add_argument("--lines", action="store_true", help="also write the set 'lines': 2-4 words to an image")
     ap.add_argument("--sets", nargs="*", help="write only these sets (e.g. fonts); default: all")
     args = ap.parse_args()
 
@@ -98,18 +105,23 @@ def main() -> None:
         faces = sorted(str(p) for p in args.fonts.rglob("*") if p.suffix.lower() in (".ttf", ".otf") and usable(p))
         print(f"fonts: {len(faces)} faces under {args.fonts}")
         sets["fonts"] = {**SETS["plain"], "fonts": faces}
+    if args.lines:
+        sets["lines"] = SETS["plain"]
     for name, kwargs in sets.items():
-        if name == "fonts":  # its own seed, so it is the same set whether or not plain and hard were drawn first
-            rng = random.Random(args.seed + 1)
-            random.seed(args.seed + 1)
+        if name in ("fonts", "lines"):  # their own seeds: the same set whether or not the others were drawn first
+            rng = random.Random(args.seed + 1 + (name == "lines"))
+            random.seed(args.seed + 1 + (name == "lines"))
         if args.sets and name not in args.sets:
             continue
         folder = args.out / name
         folder.mkdir(parents=True, exist_ok=True)
+        per_image, per_background = ((1, 1), args.per_background)
+        if name == "lines":  # 2-4 words an image, a quarter as many images
+            per_image, per_background = (2, 4), args.per_background // 4
         lines, kinds, n = [], [], 0
         for background in range(4):
-            for start in range(0, args.per_background, args.chunk):
-                batch = words(rng, min(args.chunk, args.per_background - start), trdg_dir)
+            for start in range(0, per_background, args.chunk):
+                batch = words(rng, min(args.chunk, per_background - start), trdg_dir, per_image)
                 gen = GeneratorFromStrings(
                     batch, count=len(batch), size=rng.choice([32, 48, 64]), background_type=background,
                     text_color="#000000,#606060", margins=(4, 4, 4, 4), image_dir=str(trdg_dir / "images"), **kwargs)
@@ -122,7 +134,7 @@ def main() -> None:
                     n += 1
         (folder / "labels.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
         (folder / "backgrounds.tsv").write_text("\n".join(kinds) + "\n", encoding="utf-8")
-        print(f"{name}: {n} words in {folder}")
+        print(f"{name}: {n} images in {folder}")
 
 
 if __name__ == "__main__":
