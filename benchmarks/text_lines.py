@@ -13,7 +13,9 @@ which is all it can get right; Tesseract reads each image as a line (`--psm 7`) 
 when it is installed.
 `--words` folders hold one word an image: there the count of images split into several words, and the greedy
 accuracy on letters and digits of `read_text` against `recognize` (a split costs nothing there when every part is
-read right). RUN_DIR may be `pretrained`. Writes benchmarks/results/text_lines.json by default.
+read right). RUN_DIR may be `pretrained`. Writes benchmarks/results/text_lines/MODEL.json by default (MODEL:
+`pretrained`, or the run's folder name). Tesseract's readings keep only the model's characters, as `read_words` does
+for words, so a stray "|" or "®" does not count against it.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ def word_scores(labels: list[str], preds: list[str]) -> dict:
 
 
 def score_lines(rec, folder: Path) -> dict:
-    """One lines folder: read_text (greedy, beam_lm), recognize on letters and digits, Tesseract --psm 7."""
+    """One lines folder: read_text (greedy, beam_lm), recognize on letters and digits, Tesseract --psm 7 and 6."""
     from crnn_utils import tesseract
     from crnn_utils.datasets import read_folder
     from crnn_utils.metrics import word_accuracy_alnum
@@ -49,8 +51,9 @@ def score_lines(rec, folder: Path) -> dict:
     out = {"folder": folder.name}
     readers = {f"read_text_{d}": (lambda d=d: [r.text for r in rec.read_text(paths, d)]) for d in ("greedy", "beam_lm")}
     if tesseract.available():  # a single line (7) and a block of lines (6)
-        readers["tesseract_psm7"] = lambda: tesseract.read_words(paths, psm=7)
-        readers["tesseract_psm6"] = lambda: tesseract.read_words(paths, psm=6)
+        keep = rec.charset.chars
+        readers["tesseract_psm7"] = lambda: tesseract.read_words(paths, psm=7, keep=keep)
+        readers["tesseract_psm6"] = lambda: tesseract.read_words(paths, psm=6, keep=keep)
     for name, read in readers.items():
         texts = read()
         out[name] = {**word_scores(labels, texts), "alnum_acc": round(word_accuracy_alnum(labels, texts), 4)}
@@ -93,19 +96,20 @@ def main() -> None:
     ap.add_argument("run_dir", type=Path, help="a run of the notebooks, or 'pretrained'")
     ap.add_argument("--lines", type=Path, nargs="*", default=[], help="folders of images of several words")
     ap.add_argument("--words", type=Path, nargs="*", default=[], help="folders of one-word crops")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "text_lines.json")
+    ap.add_argument("--out", type=Path, help="default: benchmarks/results/text_lines/MODEL.json")
     args = ap.parse_args()
 
     import crnn_utils  # noqa: F401  (quiets TensorFlow first)
     from crnn_utils.recognizer import Recognizer
 
     rec = Recognizer.pretrained() if str(args.run_dir) == "pretrained" else Recognizer.from_run_dir(args.run_dir)
-    report = {"model": str(args.run_dir) if str(args.run_dir) == "pretrained" else Path(args.run_dir).name,
-              "when": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+    model = str(args.run_dir) if str(args.run_dir) == "pretrained" else Path(args.run_dir).name
+    out = args.out or ROOT / "benchmarks" / "results" / "text_lines" / f"{model}.json"
+    report = {"model": model, "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "lines": [score_lines(rec, f) for f in args.lines], "words": [score_words(rec, f) for f in args.words]}
     print(json.dumps(report, indent=1))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ MIN_LETTER = 0.4  # an ink blob lower than this share of the tallest blobs is a 
 MIN_LINE = 0.4  # a line whose letters are lower than this share of the tallest line's is not text
 WORD_GAP = 0.2  # a word gap is at least this share of the line's median letter height (a space is about 0.25 em)...
 GAP_RATIO = 2.25  # ...and this many times the line's median gap (letters tracked far apart stay one word)
-FEW_GAPS_WORD_GAP = 0.4  # with under three gaps (joined script, two short words) there is no median: a wider gap
+FEW_GAPS_WORD_GAP = 0.4  # under three gaps (joined script, two short words) are too few for a median: a wider gap
+MAX_LETTERS = 2000  # more letter-sized blobs than this is a texture or a page, not a sign: no words are found
 SHEARS = (0.0, 0.25, -0.25, 0.45, -0.45)  # slants tried, as a row's shift per row above the middle (italics)
 
 
@@ -41,27 +42,31 @@ def letters(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not len(boxes):
         return labels, boxes.reshape(0, 5)
     # 3. Letter-sized: at least MIN_LETTER of the tallest blobs' height (the 90th percentile, so one tall blob does
-    #    not decide), which leaves out specks, i-dots, accents and punctuation.
-    return labels, boxes[bh >= MIN_LETTER * np.percentile(bh, 90)]
+    #    not decide), which leaves out specks, i-dots, accents and punctuation. Too many is texture, not a sign.
+    boxes = boxes[bh >= MIN_LETTER * np.percentile(bh, 90)]
+    return labels, boxes if len(boxes) <= MAX_LETTERS else boxes[:0]
 
 
 def text_lines(boxes: np.ndarray) -> list[np.ndarray]:
-    """Letter boxes grouped into lines, top to bottom: a letter joins the line whose typical letter its middle is in."""
+    """Letter boxes grouped into lines, top to bottom; lines of low blobs, and lone narrow blobs beside others, out."""
     lines: list[list[np.ndarray]] = []
+    bands: list[tuple[float, float]] = []  # each line's median top and bottom: a letter joins the band with its middle
     for box in boxes[np.argsort((boxes[:, 1] + boxes[:, 3]) / 2, kind="stable")]:
         middle, height = (box[1] + box[3]) / 2, box[3] - box[1]
-        for line in lines:
-            top, bottom = np.median([b[1] for b in line]), np.median([b[3] for b in line])  # not one tall blob's
+        for k, (top, bottom) in enumerate(bands):
             if top <= middle <= bottom and 0.5 * (bottom - top) <= height <= 2 * (bottom - top):
-                line.append(box)
+                lines[k].append(box)
+                bands[k] = (float(np.median([b[1] for b in lines[k]])), float(np.median([b[3] for b in lines[k]])))
                 break
         else:
             lines.append([box])
+            bands.append((float(box[1]), float(box[3])))
     # A line of blobs much lower than the tallest line's letters is not text (specks, a logo's parts), nor, beside
-    # other lines, a lone blob (an arrow, a symbol, a cut letter of the next line).
-    heights = [float(np.median([b[3] - b[1] for b in line])) for line in lines]
+    # other lines, one narrow blob (an arrow, a symbol, a cut letter of the next line); one wide blob is a word whose
+    # letters touch (or an underline joins).
+    heights = [bottom - top for top, bottom in bands]
     kept = [np.array(line) for line, height in zip(lines, heights) if height >= MIN_LINE * max(heights, default=0)
-            and (len(line) > 1 or len(lines) == 1)]
+            and (len(line) > 1 or len(lines) == 1 or line[0][2] - line[0][0] >= 1.5 * (line[0][3] - line[0][1]))]
     return sorted(kept, key=lambda line: int(line[:, 1].min()))
 
 
@@ -107,10 +112,12 @@ def line_words(ink: np.ndarray, letter_height: float) -> list[tuple[int, int]]:
 
 
 def word_boxes(image: np.ndarray) -> list[list[Box]]:
-    """The words of an image of a few words, line by line (top to bottom, left to right), in the image's pixels."""
+    """The words of an image (0..255) of a few words, line by line (top to bottom, left to right), in its pixels."""
     # 1. Letter blobs on a grey copy no larger than WORK_SIDE.
     gray = to_gray(image)
     h, w = gray.shape
+    if not gray.size:
+        return []
     scale = min(1.0, WORK_SIDE / max(h, w))
     if scale < 1.0:
         gray = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
@@ -121,7 +128,8 @@ def word_boxes(image: np.ndarray) -> list[list[Box]]:
     out = []
     for line in text_lines(boxes):
         top, bottom = int(line[:, 1].min()), int(line[:, 3].max())
-        spans = line_words(np.isin(labels[top:bottom], line[:, 4]).astype(np.uint8), float(np.median(line[:, 3] - line[:, 1])))
+        ink = np.isin(labels[top:bottom], line[:, 4]).astype(np.uint8)  # this line's letters only
+        spans = line_words(ink, float(np.median(line[:, 3] - line[:, 1])))
         margin = max(1, round(0.15 * (bottom - top)))
         t, b = max(0, top - margin), min(sh, bottom + margin)
         row = []
@@ -129,6 +137,7 @@ def word_boxes(image: np.ndarray) -> list[list[Box]]:
             before = (left - spans[k - 1][1]) // 2 if k else margin
             after = (spans[k + 1][0] - right) // 2 if k + 1 < len(spans) else margin
             l, r = max(0, left - min(margin, before)), min(sw, right + min(margin, after))
-            row.append((int(t / scale), min(h, int(np.ceil(b / scale))), int(l / scale), min(w, int(np.ceil(r / scale)))))
+            row.append((int(t / scale), min(h, int(np.ceil(b / scale))),
+                        int(l / scale), min(w, int(np.ceil(r / scale)))))
         out.append(row)
     return out

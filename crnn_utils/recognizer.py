@@ -271,8 +271,9 @@ class Recognizer:
         """Read images of a few words (a sign, a line): each word found by its gaps, read, then joined by spaces."""
         items = _as_items(items)
         out: list[Result] = []
-        for start in range(0, len(items), batch_size):  # a chunk of images in memory at a time
-            chunk = items[start:start + batch_size]
+        chunk_size = min(batch_size, 32)  # photos held in memory at a time (a phone photo is tens of MB decoded)
+        for start in range(0, len(items), chunk_size):
+            chunk = items[start:start + chunk_size]
             # 1. Each image whole, and its words where layout.word_boxes finds several.
             pieces, owners, failed = [], [], {}
             for i, item in enumerate(chunk):
@@ -328,12 +329,15 @@ class Recognizer:
 
 
 def _words_or_whole(whole: Result, words: list[Result], source: str | None) -> Result:
-    """The words joined by spaces where they spell the whole image's reading or are likelier together; or the whole."""
+    """The words joined by spaces where they spell the whole image's reading or are likelier together; or the whole.
+
+    The joined Result's ids are the words' label ids one after another, without a space (a charset may have none).
+    """
     joined = Result(" ".join(r.text for r in words if r.text), float(np.prod([r.confidence for r in words])), None,
                     [k for r in words for k in r.ids], source)
     if words and (joined.text.replace(" ", "") == whole.text or joined.confidence > whole.confidence):
         return joined
-    return Result(whole.text, whole.confidence, None, whole.ids, source)
+    return Result(whole.text, whole.confidence, whole.error, whole.ids, source)
 
 
 HEIGHT_BANDS = (16, 24, 32, 48, 64, 96)  # crop heights (px) where score_folder's by-height bands start

@@ -1,4 +1,4 @@
-"""Tesseract beside the CRNN: the `tesseract` program in single-word mode (`--psm 8`) on the same images."""
+"""Tesseract beside the CRNN: the `tesseract` program on the same images (single-word mode, `--psm 8`, by default)."""
 from __future__ import annotations
 
 import os

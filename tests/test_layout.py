@@ -27,12 +27,16 @@ def test_a_line_of_words_gives_one_box_per_word_in_reading_order() -> None:
     image = render("OPEN 24 HOURS")
     (line,) = word_boxes(image)
     assert len(line) == 3
-    assert [box[2] for box in line] == sorted(box[2] for box in line)
-    # Each box holds its word's ink, whole, and no ink of the next word.
-    first, second = image[:, : line[0][3]], image[:, line[1][2]: line[1][3]]
-    assert ink_columns(first)[1] <= line[0][3] and (image[:, line[0][3]: line[1][2]] > 128).all()
-    assert ink_columns(render("OPEN"))[1] - ink_columns(render("OPEN"))[0] <= first.shape[1]
-    assert second.shape[1] < first.shape[1]  # "24" is narrower than "OPEN"
+    # Left to right, not overlapping, each holding its word's ink whole and none of the next word's.
+    assert all(a[3] <= b[2] for a, b in zip(line, line[1:]))
+    for box, word, start in zip(line, ("OPEN", "24", "HOURS"), (0, len("OPEN "), len("OPEN 24 "))):
+        first, last = ink_columns(render(word))
+        offset = ink_columns(render("OPEN 24 HOURS"[:start] + word))[1] - last  # where the word starts in the line
+        assert box[2] <= first + offset and box[3] >= last + offset, (word, box)
+    between = image[:, line[0][3]: line[1][2]]
+    assert between.size and (between > 128).all()
+    rows = np.flatnonzero((image < 128).any(1))
+    assert all(box[0] < rows[0] and box[1] > rows[-1] for box in line)  # the letters' rows, with a margin
 
 
 def test_two_lines_are_read_top_to_bottom() -> None:

@@ -18,7 +18,7 @@ TINY = {
     "02": {"model_size": "tiny"},
     "03": {"epochs": 2, "batch_size": 32, "steps_per_epoch": 10, "time_budget_minutes": 3.0, "val_decode_images": 64},
     "04": {"n_test": 64, "beam_width": 4, "images_dir": str(ROOT / "data" / "samples"),
-           "eval_dir": str(ROOT / "data" / "samples")},
+           "signs_dir": str(ROOT / "data" / "signs"), "eval_dir": str(ROOT / "data" / "samples")},
 }
 
 pytestmark = pytest.mark.slow

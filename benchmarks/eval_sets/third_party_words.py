@@ -57,7 +57,8 @@ def words(rng: random.Random, n: int, trdg_dir: Path, per_image: tuple[int, int]
     out = []
     for _ in range(n):
         text = []
-        for _ in range(rng.randint(*per_image)):
+        # One word a text draws no count, so the one-word sets stay the words they were.
+        for _ in range(rng.randint(*per_image) if per_image[0] != per_image[1] else 1):
             w, u = rng.choice(vocab), rng.random()
             text.append(w.upper() if u < 0.15 else w.capitalize() if u < 0.4 else w)
         out.append(" ".join(text))
@@ -86,7 +87,7 @@ def usable(path: Path) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("runs/third_party"))
-    ap.add_argument("--per-background", type=int, default=500, help="words per background kind (4 kinds) per set")
+    ap.add_argument("--per-background", type=int, default=500, help="words per background kind (4 kinds) per set; the lines set draws a quarter as many images")
     ap.add_argument("--chunk", type=int, default=25, help="words drawn at one height (trdg takes one size per generator)")
     ap.add_argument("--seed", type=int, default=123)
     ap.add_argument("--fonts", type=Path, help="also write the set 'fonts', drawn in the .ttf/.otf files under this folder")
