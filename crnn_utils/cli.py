@@ -118,15 +118,18 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     _model_options(ap)
     ap.add_argument("--decoders", nargs="+", choices=["greedy", "beam", "beam_lm"],
                     help="default: greedy and the model's default decoder (beam_lm for Latin charsets, else beam)")
-    ap.add_argument("--tesseract", action="store_true", help="also score `tesseract --psm 8` on the same images")
+    ap.add_argument("--tesseract", action="store_true", help="also score Tesseract on the same images (`--psm 8`, "
+                    "a word; with --text, `--psm 6`, a block of text)")
+    ap.add_argument("--text", action="store_true", help="labels of several words (a sign, a line): read each image "
+                    "as crnn-read --text does, and score its words joined by single spaces")
     ap.add_argument("--json", metavar="PATH", help="also write the full scores (misreads, by height) to PATH")
     args = ap.parse_args(argv)
     try:
         recognizer, what = load_recognizer(args.run_dir, args.model, args.colour, args.trim)
         args.decoders = args.decoders or ["greedy", recognizer.decoder]
-        scores = score_folder(recognizer, args.folder, decoders=args.decoders)
+        scores = score_folder(recognizer, args.folder, decoders=args.decoders, text=args.text)
         if args.tesseract:
-            scores["tesseract"] = _tesseract_scores(args.folder)
+            scores["tesseract"] = _tesseract_scores(args.folder, psm=6 if args.text else 8)
     except (FileNotFoundError, ValueError) as e:
         return _fail(str(e))
     n = scores[args.decoders[0]]["n"]
@@ -141,7 +144,9 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
               f"{format(alnum, '>15.1%') if alnum == alnum else '–':>15} {se:>7.1%} {m['cer']:>6.3f}")
     if scores["labels_not_in_model"]:
         print(f"note: {scores['labels_not_in_model']} label(s) use characters this model cannot output "
-              f"({scores['chars_not_in_model'][:40]}): they can only be read wrong; train on them (charset=\"auto\")")
+              f"({scores['chars_not_in_model'][:40]}): they can only be read wrong; train on them (charset=\"auto\")"
+              + ("; labels of several words: --text reads each image word by word"
+                 if " " in scores["chars_not_in_model"] else ""))
     bands = scores[f"{args.decoders[0]}_any_case_by_height"]
     print(f"{args.decoders[0]}, any case, by crop height: "
           + ", ".join(f"{band} {v['word_acc_ci']:.0%} (n={v['n']})" for band, v in bands.items()))
@@ -150,11 +155,12 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _tesseract_scores(folder: str) -> dict:
-    """score() of `tesseract --psm 8` on a labelled folder's images (an image it cannot open reads as empty)."""
+def _tesseract_scores(folder: str, psm: int = 8) -> dict:
+    """score() of `tesseract --psm PSM` on a labelled folder's images (an image it cannot open reads as empty)."""
     from . import tesseract
     from .datasets import read_folder
     from .metrics import score
 
     records = read_folder(folder)
-    return score([r.label for r in records], tesseract.read_words([r.path for r in records]))
+    labels = [r.label if psm == 8 else " ".join(r.label.split()) for r in records]
+    return score(labels, tesseract.read_words([r.path for r in records], psm=psm))

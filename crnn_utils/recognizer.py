@@ -351,7 +351,7 @@ def height_band(height: int) -> tuple[int, str]:
 
 
 def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Sequence[str] = ("greedy",),
-                 batch_size: int = 256, groups: Mapping[str, str] | None = None) -> dict:
+                 batch_size: int = 256, groups: Mapping[str, str] | None = None, text: bool = False) -> dict:
     """Score a labelled folder (any label format read_folder reads): {decoder: metrics}, unreadable, skipped, by-height accuracy.
 
     Unreadable images count as wrong (an empty reading, as a user would get); lines read_folder could not use are
@@ -361,7 +361,7 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
     "chars_not_in_model" the label characters the model cannot output, "labels_not_in_model" how many labels use
     them, "n_alnum36" how many labels keep a letter or digit (what word_acc_alnum36 is over). `groups` (file name ->
     group, such as the background kind) adds "greedy_any_case_by_group" alike; files it does not name fall in the
-    group "other".
+    group "other". `text` reads each image with read_text (labels of several words, separated by spaces).
     """
     from .datasets import PrepareStats, read_folder
     from .images import ImageError, image_size
@@ -369,13 +369,15 @@ def score_folder(recognizer: Recognizer, folder: str | os.PathLike, decoders: Se
 
     stats = PrepareStats()
     records = read_folder(folder, stats=stats)
-    read = recognizer.recognize_many([r.path for r in records], decoders, batch_size=batch_size)
-    labels = [r.label for r in records]
+    paths = [r.path for r in records]
+    read = ({d: recognizer.read_text(paths, d, batch_size) for d in decoders} if text
+            else recognizer.recognize_many(paths, decoders, batch_size=batch_size))
+    labels = [" ".join(r.label.split()) if text else r.label for r in records]
     out: dict = {dec: score(labels, [res.text for res in rows]) for dec, rows in read.items()}
     first = read[decoders[0]]
     out["unreadable"] = sum(res.error is not None for res in first)
     # Characters of the labels the model has no class for: those words can only be read wrong.
-    missing = set("".join(labels)) - set(recognizer.charset.chars)
+    missing = set("".join(labels)) - set(recognizer.charset.chars) - ({" "} if text else set())
     out["chars_not_in_model"] = "".join(sorted(missing))
     out["n_alnum36"] = sum(bool(normalize_alnum(label)) for label in labels)  # what word_acc_alnum36 is over
     out["labels_not_in_model"] = sum(bool(missing.intersection(label)) for label in labels)

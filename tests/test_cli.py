@@ -118,6 +118,17 @@ def test_text_reads_the_words_of_a_sign(tmp_path) -> None:
     assert [r.stdout.split("\t")[1] for r in runs] == ["NO PARKING", "NOPARKING"]
 
 
+def test_eval_text_scores_signs_word_by_word(tmp_path) -> None:
+    # data/signs: two of the four signs read word for word with --text; without it none, and a note names --text.
+    signs = SAMPLES.parent / "signs"
+    runs = [_run("crnn-eval", signs, "--model", "pretrained", "--decoders", "greedy", "--json", tmp_path / f"{i}.json",
+                 *flag) for i, flag in enumerate((("--text",), ()))]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    as_text, as_word = (json.loads((tmp_path / f"{i}.json").read_text()) for i in range(2))
+    assert as_text["greedy"]["word_acc_ci"] == 0.5 and as_text["chars_not_in_model"] == ""
+    assert as_word["greedy"]["word_acc_ci"] == 0.0 and "--text reads each image" in runs[1].stdout
+
+
 def test_lexicon_decoder_without_a_word_list_names_the_option(model_file) -> None:
     out = _run("crnn-read", SAMPLES / "hello.png", "--model", model_file, "--decoder", "lexicon")
     assert out.returncode == 2 and "--decoder lexicon needs --lexicon FILE" in out.stderr
